@@ -1,0 +1,189 @@
+"""The networks: one shared backbone, one small head per task.
+
+Backbones are plain ``nn.Module``s that map a normalised image batch to a feature vector:
+- ``MobileNetV2Backbone``: inverted residuals sized for the edge (width multiplier, any input size).
+- ``MiniXceptionBackbone``: the mini-Xception of Arriaga et al. 2017 (real-time emotion/gender).
+
+``FaceMTL`` puts the heads on a backbone. Its ``forward`` returns raw logits (for the losses);
+``predict`` returns what the exported ONNX model outputs (probabilities, age mean and std).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .tasks import TASKS
+
+
+def _make_divisible(value: float, divisor: int = 8) -> int:
+    """Round channel counts to a multiple of 8, as MobileNet does (good for SIMD kernels)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+class ConvBNReLU(nn.Sequential):
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1, relu: bool = True):
+        layers: list[nn.Module] = [
+            nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
+        if relu:
+            layers.append(nn.ReLU6(inplace=True))
+        super().__init__(*layers)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int):
+        super().__init__()
+        hidden = cin * expand
+        layers: list[nn.Module] = []
+        if expand != 1:
+            layers.append(ConvBNReLU(cin, hidden, kernel=1))
+        layers += [
+            ConvBNReLU(hidden, hidden, stride=stride, groups=hidden),
+            ConvBNReLU(hidden, cout, kernel=1, relu=False),
+        ]
+        self.block = nn.Sequential(*layers)
+        self.use_residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.block(x)
+        return x + out if self.use_residual else out
+
+
+class MobileNetV2Backbone(nn.Module):
+    """MobileNetV2 (Sandler et al. 2018) for small inputs.
+
+    At 64×64 the stock total stride of 32 would leave a 2×2 map, so below 96 pixels the
+    160-channel stage keeps its resolution (total stride 16, a 4×4 last map).
+    """
+
+    # expansion t, channels c, repeats n, first stride s
+    SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+    def __init__(self, width: float = 0.5, input_size: int = 64, last_channels: int = 512):
+        super().__init__()
+        cin = _make_divisible(32 * width)
+        layers: list[nn.Module] = [ConvBNReLU(3, cin, stride=2)]
+        for t, c, n, s in self.SETTINGS:
+            if c == 160 and input_size < 96:
+                s = 1
+            cout = _make_divisible(c * width)
+            for i in range(n):
+                layers.append(InvertedResidual(cin, cout, s if i == 0 else 1, t))
+                cin = cout
+        self.out_channels = last_channels or _make_divisible(1280 * width)
+        layers.append(ConvBNReLU(cin, self.out_channels, kernel=1))
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(self.features(x)), 1)
+
+
+class SeparableConv(nn.Sequential):
+    def __init__(self, cin: int, cout: int):
+        super().__init__(
+            nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False),
+            nn.Conv2d(cin, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
+
+
+class XceptionModule(nn.Module):
+    """Residual module of mini-Xception: two separable convs + max-pool, 1×1 strided shortcut."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=2, bias=False), nn.BatchNorm2d(cout))
+        self.body = nn.Sequential(
+            SeparableConv(cin, cout), nn.ReLU(inplace=True), SeparableConv(cout, cout), nn.MaxPool2d(3, 2, 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x) + self.shortcut(x)
+
+
+class MiniXceptionBackbone(nn.Module):
+    """mini-Xception (Arriaga, Plöger, Valdenegro 2017): ~60k parameters, the small baseline."""
+
+    def __init__(self, width: float = 1.0, input_size: int = 64, last_channels: int = 0):
+        super().__init__()
+        base = int(8 * width)
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, base, 3, bias=False), nn.BatchNorm2d(base), nn.ReLU(inplace=True),
+            nn.Conv2d(base, base, 3, bias=False), nn.BatchNorm2d(base), nn.ReLU(inplace=True),
+        )
+        chans = [base, int(16 * width), int(32 * width), int(64 * width), int(128 * width)]
+        self.modules_ = nn.Sequential(*[XceptionModule(a, b) for a, b in zip(chans[:-1], chans[1:])])
+        self.out_channels = chans[-1]
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(self.modules_(self.stem(x))), 1)
+
+
+BACKBONES = {"mobilenetv2": MobileNetV2Backbone, "minixception": MiniXceptionBackbone}
+
+
+class FaceMTL(nn.Module):
+    """Shared backbone + one linear head per task.
+
+    Input: float RGB in 0..255, NCHW (the ONNX contract); normalisation happens here so that the
+    runtime never has to know it. ``tasks`` lets the same class build single-task baselines.
+    """
+
+    def __init__(self, backbone: str = "mobilenetv2", width: float = 0.5, input_size: int = 64,
+                 tasks: tuple[str, ...] = tuple(TASKS), dropout: float = 0.2, age_offset: float = 33.0,
+                 age_scale: float = 20.0):
+        super().__init__()
+        self.config = dict(backbone=backbone, width=width, input_size=input_size, tasks=list(tasks), dropout=dropout)
+        self.backbone = BACKBONES[backbone](width=width, input_size=input_size)
+        self.dropout = nn.Dropout(dropout)
+        self.tasks = tuple(tasks)
+        self.heads = nn.ModuleDict({t: nn.Linear(self.backbone.out_channels, TASKS[t].outputs) for t in self.tasks})
+        # age head predicts a standardised mean; these constants put its start near the data's mean
+        self.age_offset, self.age_scale = age_offset, age_scale
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.backbone(x / 127.5 - 1.0))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Raw outputs per task: logits, and for age ``[mean_years, log_variance]``."""
+        f = self.features(x)
+        out = {t: head(f) for t, head in self.heads.items()}
+        if "age" in out:
+            raw = out["age"]
+            out["age"] = torch.stack([raw[:, 0] * self.age_scale + self.age_offset,
+                                      raw[:, 1] + 2 * torch.log(torch.tensor(self.age_scale))], dim=1)
+        return out
+
+    def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What the exported model outputs: probabilities, and age ``[mean, std]`` in years."""
+        out = self.forward(x)
+        result = {}
+        for t, v in out.items():
+            if t == "age":
+                std = torch.exp(0.5 * v[:, 1].clamp(-10, 12))
+                result[t] = torch.stack([v[:, 0].clamp(0, 116), std], dim=1)
+            else:
+                result[t] = F.softmax(v, dim=1)
+        return result
+
+
+class ExportWrapper(nn.Module):
+    """Returns ``predict``'s outputs as a tuple in task order, for ``torch.onnx.export``."""
+
+    def __init__(self, model: FaceMTL):
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor):
+        out = self.model.predict(image)
+        return tuple(out[t] for t in self.model.tasks)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
