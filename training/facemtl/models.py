@@ -10,6 +10,8 @@ Backbones are plain ``nn.Module``s that map a normalised image batch to a featur
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -153,16 +155,18 @@ class FaceMTL(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Raw outputs per task: logits, and for age ``[mean_years, log_variance]``."""
         f = self.features(x)
-        out = {t: head(f) for t, head in self.heads.items()}
+        return self.scale_age({t: head(f) for t, head in self.heads.items()})
+
+    def scale_age(self, out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The age head predicts a standardised mean and log-variance: put them in years."""
         if "age" in out:
             raw = out["age"]
-            out["age"] = torch.stack([raw[:, 0] * self.age_scale + self.age_offset,
-                                      raw[:, 1] + 2 * torch.log(torch.tensor(self.age_scale))], dim=1)
+            out = {**out, "age": torch.stack([raw[:, 0] * self.age_scale + self.age_offset,
+                                              raw[:, 1] + 2 * math.log(self.age_scale)], dim=1)}
         return out
 
-    def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """What the exported model outputs: probabilities, and age ``[mean, std]`` in years."""
-        out = self.forward(x)
+    def decode(self, out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Raw outputs → what the exported model outputs: probabilities, age ``[mean, std]`` in years."""
         result = {}
         for t, v in out.items():
             if t == "age":
@@ -171,6 +175,9 @@ class FaceMTL(nn.Module):
             else:
                 result[t] = F.softmax(v, dim=1)
         return result
+
+    def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.decode(self.forward(x))
 
 
 class ExportWrapper(nn.Module):

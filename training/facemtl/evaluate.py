@@ -1,0 +1,70 @@
+"""Metrics of a model on a split of the training cache (PyTorch side).
+
+The numbers of record for the shipped ONNX files come from ``facemtl eval`` (TypeScript, ONNX
+Runtime); this module scores checkpoints during training and the single-task baselines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .data import TASK_INDEX, batch_tensors
+from .tasks import TASKS
+
+Z90 = 1.6448536  # two-sided 90% interval of a Gaussian
+
+
+@torch.no_grad()
+def predict_rows(model, cache: dict, rows: np.ndarray, batch_size: int = 512) -> dict[str, np.ndarray]:
+    model.eval()
+    chunks: dict[str, list[np.ndarray]] = {t: [] for t in model.tasks}
+    for start in range(0, len(rows), batch_size):
+        images, _, _ = batch_tensors(cache, rows[start:start + batch_size])
+        for t, v in model.predict(images).items():
+            chunks[t].append(v.numpy())
+    return {t: np.concatenate(v) if v else np.zeros((0, TASKS[t].outputs)) for t, v in chunks.items()}
+
+
+def metrics(cache: dict, rows: np.ndarray, pred: dict[str, np.ndarray]) -> dict[str, float]:
+    """Age MAE and interval coverage; accuracy of each classification head on its labelled rows."""
+    mask = cache["mask"][rows].astype(bool)
+    out: dict[str, float] = {}
+    if "age" in pred and mask[:, TASK_INDEX["age"]].any():
+        m = mask[:, TASK_INDEX["age"]]
+        true, mean, std = cache["age"][rows][m], pred["age"][m, 0], pred["age"][m, 1]
+        out["age_mae"] = float(np.abs(true - mean).mean())
+        out["age_coverage90"] = float((np.abs(true - mean) <= Z90 * std).mean())
+    for task in ("gender", "ethnicity", "emotion_fer2013"):
+        if task in pred and mask[:, TASK_INDEX[task]].any():
+            m = mask[:, TASK_INDEX[task]]
+            out[f"{task}_acc"] = float((pred[task][m].argmax(1) == cache[task][rows][m]).mean())
+    if "emotion" in pred and mask[:, TASK_INDEX["emotion"]].any():
+        m = mask[:, TASK_INDEX["emotion"]]
+        out["emotion_ferplus_acc"] = float((pred["emotion"][m].argmax(1) == cache["emotion"][rows][m].argmax(1)).mean())
+    return out
+
+
+def group_metrics(cache: dict, rows: np.ndarray, pred: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Age MAE and gender accuracy per ethnicity × gender group (UTKFace rows)."""
+    groups = {}
+    eth, gen = cache["ethnicity"][rows], cache["gender"][rows]
+    for e, e_name in enumerate(TASKS["ethnicity"].labels):
+        for g, g_name in enumerate(TASKS["gender"].labels):
+            m = (eth == e) & (gen == g)
+            if not m.any():
+                continue
+            entry = {"n": int(m.sum())}
+            if "age" in pred:
+                entry["age_mae"] = float(np.abs(cache["age"][rows][m] - pred["age"][m, 0]).mean())
+            if "gender" in pred:
+                entry["gender_acc"] = float((pred["gender"][m].argmax(1) == g).mean())
+            groups[f"{e_name}/{g_name}"] = entry
+    return groups
+
+
+def evaluate_split(model, cache: dict, split: int, limit: int | None = None) -> dict[str, float]:
+    rows = np.flatnonzero(cache["split"] == split)
+    if limit:
+        rows = rows[np.linspace(0, len(rows) - 1, min(limit, len(rows))).astype(int)]
+    return metrics(cache, rows, predict_rows(model, cache, rows))

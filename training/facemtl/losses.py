@@ -1,0 +1,79 @@
+"""The multi-task loss: label masking, per-task losses and their weighting.
+
+Label masking: a sample contributes only to the heads it has labels for. A task with no labelled
+sample in a batch adds exactly zero loss and zero gradient (missing labels are zero-filled and
+multiplied by a 0 mask, never NaN).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .data import TASK_INDEX
+
+
+def gaussian_nll(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample Gaussian negative log-likelihood; ``pred`` is ``[mean, log_variance]``."""
+    mean, log_var = pred[:, 0], pred[:, 1].clamp(-6, 12)
+    return 0.5 * (log_var + (target - mean) ** 2 / torch.exp(log_var))
+
+
+def per_sample_losses(outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor],
+                      class_weights: dict[str, torch.Tensor] | None = None,
+                      label_smoothing: float = 0.0) -> dict[str, torch.Tensor]:
+    """Unreduced loss of every sample for every task the model has."""
+    cw = class_weights or {}
+    losses = {}
+    for task, out in outputs.items():
+        if task == "age":
+            losses[task] = gaussian_nll(out, labels["age"])
+        elif task == "emotion":  # FER+ probability mode: cross-entropy against the vote distribution
+            log_p = F.log_softmax(out, dim=1)
+            weight = cw.get(task)
+            target = labels[task] * weight if weight is not None else labels[task]
+            losses[task] = -(target * log_p).sum(1)
+        else:
+            losses[task] = F.cross_entropy(out, labels[task], weight=cw.get(task), reduction="none",
+                                           label_smoothing=label_smoothing)
+    return losses
+
+
+def masked_mean(loss: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over labelled samples; exactly 0 (with 0 gradient) when none is labelled."""
+    mask = mask.to(loss.dtype)
+    return (loss * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+class MultiTaskLoss(nn.Module):
+    """Weighted sum of masked task losses.
+
+    ``weighting="fixed"``: Σ w_t·L_t. ``weighting="uncertainty"``: Kendall, Gal & Cipolla (2018)
+    homoscedastic weighting, Σ exp(−s_t)·L_t + s_t with a learned s_t per task.
+    """
+
+    def __init__(self, tasks: tuple[str, ...], weights: dict[str, float] | None = None, weighting: str = "fixed",
+                 label_masking: bool = True, label_smoothing: float = 0.0,
+                 class_weights: dict[str, torch.Tensor] | None = None):
+        super().__init__()
+        self.tasks, self.weighting, self.label_masking = tasks, weighting, label_masking
+        self.weights = {t: (weights or {}).get(t, 1.0) for t in tasks}
+        self.label_smoothing, self.class_weights = label_smoothing, class_weights
+        self.log_vars = nn.Parameter(torch.zeros(len(tasks))) if weighting == "uncertainty" else None
+
+    def forward(self, outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor],
+                mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        losses = per_sample_losses(outputs, labels, self.class_weights, self.label_smoothing)
+        total = torch.zeros(())
+        parts = {}
+        for i, task in enumerate(self.tasks):
+            # without masking every sample trains every head, on the zero-filled labels
+            task_mask = mask[:, TASK_INDEX[task]] if self.label_masking else torch.ones_like(mask[:, 0])
+            loss = masked_mean(losses[task], task_mask)
+            parts[task] = float(loss.detach())
+            if self.log_vars is not None:
+                total = total + torch.exp(-self.log_vars[i]) * self.weights[task] * loss + self.log_vars[i] * task_mask.any()
+            else:
+                total = total + self.weights[task] * loss
+        return total, parts

@@ -1,0 +1,157 @@
+"""Turn the downloaded datasets into one compact, versioned training cache.
+
+    python -m facemtl.prepare --data ../../shared/data --out ../.cache/facemtl-cache-v1.npz
+
+The cache holds canonical 64×64 crops (uint8 RGB, see models/README.md), the labels of every
+task, a mask per task (1 = this sample has that label), the source dataset and the split.
+UTKFace is split train/val/test (80/10/10) with a seeded shuffle inside each stratum of
+age band × gender × ethnicity; FER2013's Training rows are train (a seeded 5% of them val) and
+its PublicTest rows test. The split's file names are written next to the cache, and the
+UTKFace test list is committed in ``training/splits/`` so other tools score the same faces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from .crop import INPUT_SIZE, dataset_crop
+from .datasets import Sample, Skipped, read_fer2013_labels, read_ferplus, read_utkface
+from .tasks import TASKS
+
+CACHE_VERSION = 1
+SPLITS = ("train", "val", "test")
+SOURCES = ("utkface", "fer")
+AGE_BANDS = (3, 10, 20, 30, 40, 50, 60, 70)  # band edges for stratification
+
+
+def age_band(age: float) -> int:
+    return int(np.searchsorted(AGE_BANDS, age, side="right"))
+
+
+def utkface_split(samples: list[Sample], seed: int, fractions=(0.8, 0.1, 0.1)) -> list[int]:
+    """Split index (0 train, 1 val, 2 test) per sample, stratified and reproducible from ``seed``."""
+    strata: dict[tuple, list[int]] = defaultdict(list)
+    for i, s in enumerate(samples):
+        strata[(age_band(s.age), s.gender, s.ethnicity)].append(i)
+    split = [0] * len(samples)
+    rng = np.random.default_rng(seed)
+    for key in sorted(strata):
+        members = sorted(strata[key], key=lambda i: samples[i].name)
+        rng.shuffle(members)
+        n_val = int(round(len(members) * fractions[1]))
+        n_test = int(round(len(members) * fractions[2]))
+        for rank, i in enumerate(members):
+            split[i] = 2 if rank < n_test else 1 if rank < n_test + n_val else 0
+    return split
+
+
+def build_cache(utkface: Path | None, ferplus: Path | None, fer_labels: Path | None, seed: int = 0,
+                limit: int | None = None, size: int = INPUT_SIZE, log=print) -> dict:
+    """Read the datasets and return the cache's arrays (see the module docstring)."""
+    skipped = Skipped()
+    rows: list[tuple[Sample, str, int]] = []  # sample, source, split
+    t0 = time.time()
+    if utkface:
+        utk = []
+        for s in read_utkface(utkface, skipped):
+            s.image = dataset_crop(s.image, "utkface", size)
+            utk.append(s)
+            if limit and len(utk) >= limit:
+                break
+        rows += [(s, "utkface", sp) for s, sp in zip(utk, utkface_split(utk, seed))]
+        log(f"UTKFace: {len(utk)} images in {time.time() - t0:.0f}s")
+    if ferplus:
+        labels7 = read_fer2013_labels(fer_labels) if fer_labels else None
+        rng = np.random.default_rng(seed + 1)
+        n = 0
+        for s in read_ferplus(ferplus, labels7, skipped):
+            if s.usage not in ("Training", "PublicTest"):
+                continue  # PrivateTest is held out
+            s.image = dataset_crop(s.image, "fer", size)
+            split = 2 if s.usage == "PublicTest" else (1 if rng.random() < 0.05 else 0)
+            rows.append((s, "fer", split))
+            n += 1
+            if limit and n >= limit:
+                break
+        log(f"FER: {n} images, {time.time() - t0:.0f}s so far")
+
+    count = len(rows)
+    cache = {
+        "images": np.stack([s.image for s, _, _ in rows]) if rows else np.zeros((0, size, size, 3), np.uint8),
+        "source": np.array([SOURCES.index(src) for _, src, _ in rows], np.uint8),
+        "split": np.array([sp for _, _, sp in rows], np.uint8),
+        "name": np.array([s.name for s, _, _ in rows]),
+        "age": np.array([s.age if s.age is not None else np.nan for s, _, _ in rows], np.float32),
+        "gender": np.array([s.gender if s.gender is not None else -1 for s, _, _ in rows], np.int64),
+        "ethnicity": np.array([s.ethnicity if s.ethnicity is not None else -1 for s, _, _ in rows], np.int64),
+        "emotion_fer2013": np.array([s.emotion_fer2013 if s.emotion_fer2013 is not None else -1 for s, _, _ in rows], np.int64),
+        "emotion": np.zeros((count, TASKS["emotion"].outputs), np.float32),
+    }
+    for i, (s, _, _) in enumerate(rows):
+        if s.emotion_votes is not None:
+            cache["emotion"][i] = s.emotion_votes / s.emotion_votes.sum()
+    cache["mask"] = np.stack([
+        ~np.isnan(cache["age"]), cache["gender"] >= 0, cache["ethnicity"] >= 0,
+        cache["emotion"].sum(1) > 0, cache["emotion_fer2013"] >= 0,
+    ], axis=1).astype(np.uint8) if count else np.zeros((0, len(TASKS)), np.uint8)
+    cache["meta"] = np.array(json.dumps({
+        "version": CACHE_VERSION, "seed": seed, "size": size, "tasks": list(TASKS), "sources": SOURCES,
+        "splits": SPLITS, "skipped": dict(skipped.counts), "skipped_examples": skipped.examples,
+        "counts": {f"{src}/{sp}": int(c) for (src, sp), c in Counter(
+            (SOURCES[a], SPLITS[b]) for a, b in zip(cache["source"], cache["split"])).items()},
+    }))
+    if skipped.total():
+        log(f"skipped {skipped.total()}: {dict(skipped.counts)}")
+    return cache
+
+
+def load_cache(path: str | Path) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        cache = {k: data[k] for k in data.files}
+    cache["meta"] = json.loads(str(cache["meta"]))
+    if cache["meta"]["version"] != CACHE_VERSION:
+        raise SystemExit(f"{path}: cache version {cache['meta']['version']}, expected {CACHE_VERSION}: run prepare again")
+    return cache
+
+
+def main(argv=None) -> None:
+    here = Path(__file__).resolve().parents[2]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=here.parent / "shared" / "data", help="folder with utkface/ and fer2013/")
+    parser.add_argument("--utkface", type=Path, help="UTKFace folder or .tar.gz (default: DATA/utkface/UTKFace.tar.gz)")
+    parser.add_argument("--ferplus", type=Path, help="FER+ folders or .tar.gz (default: DATA/fer2013/FERPlus-train-valid.tar.gz)")
+    parser.add_argument("--fer-labels", type=Path, help="fer2013_labels.csv (default: DATA/fer2013/fer2013_labels.csv)")
+    parser.add_argument("--out", type=Path, default=here / ".cache" / f"facemtl-cache-v{CACHE_VERSION}.npz")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, help="at most this many images per dataset (quick runs)")
+    parser.add_argument("--splits-dir", type=Path, help="also write the split's file names here")
+    args = parser.parse_args(argv)
+
+    utk = args.utkface or args.data / "utkface" / "UTKFace.tar.gz"
+    fer = args.ferplus or args.data / "fer2013" / "FERPlus-train-valid.tar.gz"
+    labels = args.fer_labels or args.data / "fer2013" / "fer2013_labels.csv"
+    missing = [str(p) for p in (utk, fer) if not p.exists()]
+    if missing:
+        raise SystemExit(f"dataset not found: {', '.join(missing)} (see training/README.md for the layouts)")
+    cache = build_cache(utk, fer, labels if labels.exists() else None, args.seed, args.limit)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out, **cache)
+    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()[:16]
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.0f} MB, sha256 {digest}…): {json.loads(str(cache['meta']))['counts']}")
+    if args.splits_dir:
+        args.splits_dir.mkdir(parents=True, exist_ok=True)
+        utk_rows = cache["source"] == 0
+        for i, split in enumerate(SPLITS):
+            names = sorted(cache["name"][utk_rows & (cache["split"] == i)])
+            (args.splits_dir / f"utkface-{split}.txt").write_text("".join(n + "\n" for n in names))
+
+
+if __name__ == "__main__":
+    main()
