@@ -2,7 +2,19 @@
  * The list of subcommands. Each module exports `register(program)`; add a line per command.
  */
 import type { Command } from 'commander';
+import { register as registerServe } from './serve.js';
+import { register as registerEval } from './eval.js';
+import { register as registerBench } from './bench.js';
+import { register as registerAnalyze } from './analyze.js';
+import { register as registerVideo } from './video.js';
+import { register as registerExplain } from './explain.js';
 
 export function registerCommands(program: Command): void {
+  registerServe(program);
+  registerEval(program);
+  registerBench(program);
+  registerAnalyze(program);
+  registerVideo(program);
+  registerExplain(program);
   void program;
 }

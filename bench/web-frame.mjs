@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+/* global setTimeout, window, document */
+/**
+ * Per-frame time of the browser demo in headless Chromium (onnxruntime-web, WASM): the webcam loop
+ * on a fake 640×480 camera made from a sample photo, and single photos. Writes bench/results/web.md.
+ *
+ *   npm run build && npm run build:web && node bench/web-frame.mjs [--seconds 30]
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import os, { loadavg } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { machineInfo } from '../dist/bench/machine.js';
+import { startServer } from '../dist/server/index.js';
+import { fakeCameraClip, launchChromium } from './web-browser.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '30' },
+    out: { type: 'string', default: 'bench/results/web.md' },
+  },
+});
+const seconds = Number(args.seconds);
+const SAMPLE = path.resolve('node_modules/@vladmandic/face-api/demo/sample1.jpg');
+const PHOTOS = [1, 2, 3].map((n) => path.resolve(`node_modules/@vladmandic/face-api/demo/sample${n}.jpg`));
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'facemtl-web-bench-'));
+// Only static files are needed: the models run in the page.
+const server = await startServer({
+  port: 0,
+  webRoot: 'web/dist',
+  analyzer: { analyze: async () => ({ faces: [] }) },
+});
+const browser = await launchChromium(fakeCameraClip(SAMPLE, work));
+const stats = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return {
+    n: sorted.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+  };
+};
+
+/** Opens the demo with `query` and waits for the models. */
+async function openDemo(query) {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/?${query}`);
+  await page.waitForFunction(() => window.facemtlDemo.ready || window.facemtlDemo.error, null, {
+    timeout: 120_000,
+  });
+  return page;
+}
+
+/** Webcam loop: skip the first frames (session warm-up), then measure for `seconds`. */
+async function measureWebcam(page) {
+  await page.click('#camera');
+  await page.waitForFunction(() => window.facemtlDemo.live.frames >= 5, null, { timeout: 120_000 });
+  const skip = await page.evaluate(() => window.facemtlDemo.live.frameMs.length);
+  const framesBefore = await page.evaluate(() => window.facemtlDemo.live.frames);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const live = await page.evaluate(() => window.facemtlDemo.live);
+  return {
+    ...stats(live.frameMs.slice(skip)),
+    fps: (live.frames - framesBefore) / seconds,
+    faces: live.lastFaces,
+  };
+}
+
+try {
+  const page = await openDemo('backend=wasm');
+  const backend = await page.evaluate(() => window.facemtlDemo.backend);
+  const version = await browser.version();
+
+  // Photos: time from choosing the file to the result (decode + detect with tiles + attributes).
+  const photoRows = [];
+  for (const photo of PHOTOS) {
+    const before = await page.evaluate(() => window.facemtlDemo.photos.length);
+    const started = Date.now();
+    await page.setInputFiles('#photos', photo);
+    await page.waitForFunction((n) => window.facemtlDemo.photos.length > n, before, { timeout: 120_000 });
+    const elapsed = Date.now() - started;
+    const faces = await page.evaluate(() => window.facemtlDemo.photos.at(-1).analysis?.faces.length ?? -1);
+    const size = await page.evaluate(() => {
+      const canvas = document.querySelector('.card canvas');
+      return `${canvas.width}×${canvas.height}`;
+    });
+    photoRows.push({ name: path.basename(photo), size, faces, ms: elapsed });
+  }
+  const accurate = await measureWebcam(page);
+  await page.close();
+  const fast = await measureWebcam(await openDemo('backend=wasm&detector=fast'));
+
+  const machine = machineInfo();
+  const fmt = (n) => n.toFixed(1);
+  const row = (name, r) =>
+    `| ${name} | ${r.faces} | ${r.n} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.mean)} | ${fmt(r.fps)} |`;
+  const lines = [
+    '# Browser demo: time per frame',
+    '',
+    `Command: \`npm run build && npm run build:web && node bench/web-frame.mjs --seconds ${seconds}\``,
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, ${machine.os}. Date: ${machine.date}.`,
+    `Browser: headless Chromium ${version} (\`--disable-gpu\`, so no WebGPU), onnxruntime-web backend: ${backend}.`,
+    `The cores are shared with model training and other jobs (1-min load average at the end: ${loadavg()[0].toFixed(1)}): numbers are pessimistic.`,
+    '',
+    `## Webcam loop (fake 640×480 camera showing sample1.jpg, ${seconds} s per mode)`,
+    '',
+    'Per frame: canvas → RGB, face detection, aligned crops, one attribute-model batch, decoding; drawing',
+    'excluded. Frames are analysed back to back (one at a time). `accurate` (the default, as in Node):',
+    'BlazeFace 256 px on the frame, then each face again close up with the 128 px model; `fast`: the',
+    '128 px model once (`?detector=fast`).',
+    '',
+    '| mode | faces | frames | p50 ms | p90 ms | mean ms | frames/s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    row('accurate', accurate),
+    row('fast', fast),
+    '',
+    '## Photos, accurate mode (from choosing the file to the labels shown; ≥ 1000 px images also searched in 2×2 tiles)',
+    '',
+    'The first photo also pays for the first run of each session (WASM warm-up).',
+    '',
+    '| photo | size | faces | ms |',
+    '| --- | --- | ---: | ---: |',
+    ...photoRows.map((r) => `| ${r.name} | ${r.size} | ${r.faces} | ${r.ms} |`),
+    '',
+  ];
+  mkdirSync(path.dirname(args.out), { recursive: true });
+  writeFileSync(args.out, lines.join('\n'));
+  console.log(lines.join('\n'));
+} finally {
+  await browser.close();
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
+}

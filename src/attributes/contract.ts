@@ -1,0 +1,32 @@
+/**
+ * The model contract (`models/facemtl.json`): input, crop convention, output names and label
+ * orders. The types are pure; `loadContract` reads the file next to the package's models.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface CropGeometry {
+  /** Eye midpoint as fractions of the crop (or image) size. */
+  eyeCenter: readonly [number, number];
+  /** Distance between the eye centres as a fraction of the crop (or image) width. */
+  eyeDistance: number;
+}
+
+export type DatasetName = 'utkface' | 'fer';
+
+export interface ModelContract {
+  name: string;
+  version: number;
+  input: { name: string; size: number; layout: 'NCHW'; channels: 'RGB'; range: [number, number] };
+  crop: CropGeometry;
+  datasetEyes: Record<DatasetName, CropGeometry>;
+  outputs: Record<string, { kind: 'gaussian' | 'probabilities'; labels: readonly string[] }>;
+  files: { int8: string; fp32: string };
+}
+
+/** The package's `models/` folder, wherever the code runs from (src/ or dist/, any cwd). */
+export const MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
+
+export function loadContract(path = `${MODELS_DIR}facemtl.json`): ModelContract {
+  return JSON.parse(readFileSync(path, 'utf8')) as ModelContract;
+}

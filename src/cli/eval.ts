@@ -1,0 +1,87 @@
+/**
+ * `facemtl eval <layout> <path>`: score a model on a labelled dataset (see docs/eval.md).
+ */
+import { writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { evaluateDataset, LAYOUTS } from '../eval/index.js';
+import { Progress } from '../eval/progress.js';
+import { formatTable, writeReport } from '../eval/report.js';
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a positive integer');
+  return number;
+}
+
+function precision(value: string): 'int8' | 'fp32' {
+  if (value !== 'int8' && value !== 'fp32') throw new InvalidArgumentError('expected int8 or fp32');
+  return value;
+}
+
+interface EvalCliOptions {
+  model?: string;
+  precision?: 'int8' | 'fp32';
+  detect?: boolean;
+  json?: string;
+  report?: string;
+  limit?: number;
+  batch: number;
+  threads?: number;
+  labels?: string;
+  usage?: string;
+  task?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description(`score a model on a labelled dataset (layouts: ${LAYOUTS.join(', ')}; see docs/eval.md)`)
+    .argument('<layout>', LAYOUTS.join(' | '))
+    .argument('<path>', 'dataset folder, archive (.tar.gz) or CSV')
+    .option('--model <path>', 'ONNX model to score (default: the shipped model of --precision)')
+    .option(
+      '--precision <precision>',
+      'int8 | fp32 (default int8; with --model: from its file name)',
+      precision,
+    )
+    .option('--detect', 'find faces with the detector (full pipeline) instead of using the images as crops')
+    .option('--json <file>', 'write the result object as JSON to FILE (- for stdout)')
+    .option('--report <dir>', 'write summary.md, report.json and confusion-matrix PNGs to DIR')
+    .option('--limit <n>', 'stop after N scored samples', positiveInteger)
+    .option('--batch <n>', 'faces per model run', positiveInteger, 32)
+    .option('--threads <n>', "ONNX Runtime threads (default: ONNX Runtime's choice)", positiveInteger)
+    .option('--labels <file>', 'ferplus: original FER2013 labels CSV (Usage,Image name,emotion,emotion_name)')
+    .option('--usage <usage>', 'fer2013-csv: only rows of this Usage (Training | PublicTest | PrivateTest)')
+    .option('--task <task>', 'folders: emotion | gender | ethnicity')
+    .action(async (layout: string, path: string, options: EvalCliOptions) => {
+      const progress = new Progress(`eval ${layout}`);
+      const report = await evaluateDataset({
+        layout,
+        path,
+        modelPath: options.model,
+        precision: options.precision,
+        detect: Boolean(options.detect),
+        limit: options.limit,
+        batch: options.batch,
+        threads: options.threads,
+        labels: options.labels,
+        usage: options.usage,
+        task: options.task,
+        onProgress: (done, skipped) => progress.update(done, skipped),
+      });
+      progress.done();
+      // with `--json -` stdout carries only the JSON: everything else goes to stderr
+      const jsonToStdout = options.json === '-';
+      const say = jsonToStdout ? console.error : console.log;
+      say(formatTable(report));
+      if (options.json) {
+        const json = JSON.stringify(report, null, 2) + '\n';
+        if (jsonToStdout) process.stdout.write(json);
+        else {
+          await writeFile(options.json, json);
+          say(`json: ${options.json}`);
+        }
+      }
+      if (options.report) say(`report: ${(await writeReport(report, options.report)).join(', ')}`);
+    });
+}

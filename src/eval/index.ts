@@ -1,0 +1,86 @@
+/**
+ * `evaluateDataset`: score a facemtl model on a labelled dataset layout (the library side of
+ * `facemtl eval`; see docs/eval.md for layouts, metrics and the JSON schema).
+ */
+import { basename } from 'node:path';
+import { evaluate } from './evaluate.js';
+import { openLayout } from './layouts/index.js';
+import { createPredictor } from './predictors.js';
+import type { EvalReport } from './report.js';
+
+export { LAYOUTS, type Layout } from './layouts/index.js';
+export type { EvalReport } from './report.js';
+
+export interface EvaluateDatasetOptions {
+  /** `utkface`, `ferplus`, `fer2013-csv` or `folders`. */
+  layout: string;
+  /** The dataset folder, archive or CSV file. */
+  path: string;
+  /** ONNX model file; default: the shipped model of `precision`. */
+  modelPath?: string;
+  /** Which shipped model (default `int8`); with `modelPath` only the report's label (default: from the file name). */
+  precision?: 'int8' | 'fp32';
+  /** Find faces with the detector (full pipeline) instead of treating images as crops. */
+  detect?: boolean;
+  /** Stop after this many scored samples. */
+  limit?: number;
+  /** Faces per model run (default 32). */
+  batch?: number;
+  /** ONNX Runtime threads (default: all cores). */
+  threads?: number;
+  /** `ferplus`: the original 7-class labels CSV. */
+  labels?: string;
+  /** `fer2013-csv`: the `Usage` to keep. */
+  usage?: string;
+  /** `folders`: `emotion`, `gender` or `ethnicity`. */
+  task?: string;
+  onProgress?: (done: number, skipped: number) => void;
+}
+
+export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<EvalReport> {
+  const started = performance.now();
+  const precision = options.precision ?? precisionInName(options.modelPath) ?? 'int8';
+  const reader = await openLayout(options.layout, options.path, options);
+  const predictor = await createPredictor({
+    modelPath: options.modelPath,
+    precision,
+    threads: options.threads,
+    detect: Boolean(options.detect),
+    geometry: reader.geometry,
+  });
+  try {
+    const scores = await evaluate(reader, predictor, {
+      outputLabels: predictor.outputLabels,
+      limit: options.limit,
+      batch: options.batch,
+      onProgress: options.onProgress,
+    });
+    const { n, skipped, skipped_reasons, skipped_examples, not_detected, ...metrics } = scores;
+    if (n + skipped === 0) {
+      const hint = options.usage ? ` with Usage "${options.usage}"` : '';
+      throw new Error(`${options.path}: no ${options.layout} samples found${hint}`);
+    }
+    return {
+      layout: options.layout,
+      path: options.path,
+      model: predictor.modelPath,
+      precision,
+      detect: Boolean(options.detect),
+      n,
+      skipped,
+      skipped_reasons,
+      skipped_examples,
+      not_detected,
+      elapsed_s: Math.round((performance.now() - started) / 100) / 10,
+      ...metrics,
+    };
+  } finally {
+    await predictor.dispose();
+  }
+}
+
+/** `fp32` or `int8` when a model file's name says so (`facemtl-fp32.onnx`, `single-age-int8.onnx`). */
+function precisionInName(path: string | undefined): 'int8' | 'fp32' | undefined {
+  const match = path && /(?:^|[^a-z0-9])(fp32|int8)(?:[^a-z0-9]|$)/i.exec(basename(path));
+  return match ? (match[1].toLowerCase() as 'int8' | 'fp32') : undefined;
+}

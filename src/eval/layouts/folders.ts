@@ -1,0 +1,35 @@
+/**
+ * One subfolder per class (`happy/`, `Angry/`, `women/`, …) of image files, for one task. Class
+ * names are matched to the model's labels with common synonyms (see `classes.ts`); a class the
+ * model lacks keeps its own name and its images count as misses.
+ */
+import { isArchive, IMAGE_EXTENSIONS, join, listDirectory, pathKind, readBytes } from './files.js';
+import type { DatasetReader, EvalSample, SkipCounter } from './types.js';
+
+export type FolderTask = 'emotion' | 'gender' | 'ethnicity';
+export const FOLDER_TASKS: readonly FolderTask[] = ['emotion', 'gender', 'ethnicity'];
+
+export function foldersReader(path: string, task: FolderTask): DatasetReader {
+  return { tasks: [task], geometry: 'utkface', samples: (skipped) => readFolders(path, task, skipped) };
+}
+
+async function* readFolders(
+  path: string,
+  task: FolderTask,
+  skipped: SkipCounter,
+): AsyncGenerator<EvalSample> {
+  if ((await pathKind(path)) !== 'directory' || isArchive(path)) {
+    throw new Error(`${path}: expected a folder with one subfolder per class`);
+  }
+  const directories = (await listDirectory(path)).directories.filter((name) => !name.startsWith('.'));
+  if (!directories.length) throw new Error(`${path}: no class subfolders`);
+  for (const className of directories) {
+    const folder = join(path, className);
+    const { files } = await listDirectory(folder);
+    for (const file of files.filter((name) => IMAGE_EXTENSIONS.test(name))) {
+      const bytes = await readBytes(join(folder, file));
+      if (!bytes) skipped.add('unreadable file', `${className}/${file}`);
+      else yield { name: `${className}/${file}`, bytes, labels: { [task]: className } };
+    }
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The platform-independent pieces the browser demo shares with the Node runtime
+ * (src/detect/regions.ts, src/pipeline/face.ts): they must not import Node, and must behave.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { letterbox, type Detection } from '../src/detect/blazeface.js';
+import {
+  AUTO_TILE_MIN_SIDE,
+  DEFAULT_DETECTION_SETTINGS,
+  detectFaces,
+  detectionRegions,
+  isCutByTileEdge,
+  mergeRegionDetections,
+  tileGrid,
+} from '../src/detect/regions.js';
+import { alignedCrops, toFace } from '../src/pipeline/face.js';
+
+const detection = (x: number, y: number, size: number, score: number): Detection => ({
+  box: { x, y, width: size, height: size },
+  score,
+  keypoints: [
+    [x + 0.3 * size, y + 0.4 * size],
+    [x + 0.7 * size, y + 0.4 * size],
+    [x + 0.5 * size, y + 0.6 * size],
+    [x + 0.5 * size, y + 0.8 * size],
+    [x, y + 0.5 * size],
+    [x + size, y + 0.5 * size],
+  ],
+});
+
+describe('code shared by the browser demo and the Node runtime', () => {
+  it('imports nothing from Node', () => {
+    for (const file of [
+      'src/detect/regions.ts',
+      'src/pipeline/face.ts',
+      'src/detect/blazeface.ts',
+      'src/attributes/crop.ts',
+      'src/attributes/decode.ts',
+    ]) {
+      const imports = readFileSync(file, 'utf8').match(/^import (?!type )[^;]*?from '[^']+'/gm) ?? [];
+      for (const line of imports)
+        expect(line, `${file}: ${line}`).not.toMatch(/'node:|'sharp'|'onnxruntime-node'|'fs'/);
+    }
+  });
+
+  it('searches tiles only on large images with auto, and the tiles cover the whole image', () => {
+    expect(tileGrid('auto', undefined, 640, 480)).toBe(0);
+    expect(tileGrid('auto', undefined, AUTO_TILE_MIN_SIDE, 700)).toBe(2);
+    expect(tileGrid('front', undefined, 4000, 3000)).toBe(0);
+    expect(tileGrid('back', 3, 640, 480)).toBe(3);
+
+    expect(detectionRegions(640, 480, 0)).toEqual([{ left: 0, top: 0, width: 640, height: 480 }]);
+    const [whole, ...tiles] = detectionRegions(1920, 1281, 3);
+    expect(whole).toEqual({ left: 0, top: 0, width: 1920, height: 1281 });
+    expect(tiles).toHaveLength(9);
+    const covered = new Set<string>();
+    for (const tile of tiles) {
+      expect(tile.left).toBeGreaterThanOrEqual(0);
+      expect(tile.top).toBeGreaterThanOrEqual(0);
+      expect(tile.left + tile.width).toBeLessThanOrEqual(1920);
+      expect(tile.top + tile.height).toBeLessThanOrEqual(1281);
+      for (let x = tile.left; x < tile.left + tile.width; x += 8) {
+        for (let y = tile.top; y < tile.top + tile.height; y += 8) covered.add(`${x >> 3},${y >> 3}`);
+      }
+    }
+    expect(covered.size).toBe(Math.ceil(1920 / 8) * Math.ceil(1281 / 8));
+  });
+
+  it('drops faces cut by an inner tile edge but keeps those at the image border', () => {
+    const box = letterbox(500, 500, 256);
+    const image = { width: 1000, height: 1000 };
+    const atLeftEdge = detection(0, 100, 40, 0.9); // touches the tile's left side
+    expect(isCutByTileEdge(atLeftEdge, box, { left: 500, top: 0, width: 500, height: 500 }, image)).toBe(
+      true,
+    );
+    expect(isCutByTileEdge(atLeftEdge, box, { left: 0, top: 0, width: 500, height: 500 }, image)).toBe(false);
+    expect(
+      isCutByTileEdge(
+        detection(100, 100, 40, 0.9),
+        box,
+        { left: 500, top: 0, width: 500, height: 500 },
+        image,
+      ),
+    ).toBe(false);
+  });
+
+  it('merges one face seen in several regions, then filters, sorts and caps', () => {
+    const found = [
+      detection(100, 100, 50, 0.8),
+      detection(102, 101, 50, 0.9),
+      detection(400, 100, 20, 0.7),
+      detection(700, 100, 60, 0.6),
+    ];
+    const merged = mergeRegionDetections(found, 5, { minFaceSize: 30, maxFaces: 10 });
+    expect(merged.map((d) => d.score)).toEqual([0.9, 0.6]); // the pair merged, the small face dropped
+    expect(merged[0].box.x).toBeGreaterThan(100);
+    expect(merged[0].box.x).toBeLessThan(102);
+    expect(mergeRegionDetections(found, 5, { minFaceSize: 0, maxFaces: 1 })).toHaveLength(1);
+    // A single region is already merged by the decoder: nothing blended there.
+    expect(mergeRegionDetections(found, 1, { minFaceSize: 0, maxFaces: 10 })).toHaveLength(4);
+  });
+
+  it('detectFaces: searches the regions, merges, refines each face close up with the front model', async () => {
+    const calls: string[] = [];
+    const face = detection(300, 300, 100, 0.9);
+    const refined = detection(305, 302, 96, 0.99);
+    const detectRegion = async (region: { left: number; top: number }, model: string) => {
+      calls.push(`${model}@${region.left},${region.top}`);
+      if (model === 'front') return [refined];
+      return region.left === 0 && region.top === 0 ? [face, detection(900, 700, 10, 0.6)] : [];
+    };
+    const faces = await detectFaces(
+      { width: 1200, height: 900 },
+      { ...DEFAULT_DETECTION_SETTINGS, minFaceSize: 20 },
+      detectRegion,
+    );
+    // auto on a 1200 px image: the back model on the whole image and 2×2 tiles, then one front run per face.
+    expect(calls.filter((call) => call.startsWith('back'))).toHaveLength(5);
+    expect(calls.filter((call) => call.startsWith('front'))).toHaveLength(2);
+    expect(faces).toHaveLength(1); // the 10 px face is dropped after refinement
+    expect(faces[0].box).toEqual(refined.box); // refined box and keypoints…
+    expect(faces[0].score).toBe(0.9); // …with the original detection score
+
+    calls.length = 0;
+    await detectFaces(
+      { width: 640, height: 480 },
+      { ...DEFAULT_DETECTION_SETTINGS, refine: false },
+      detectRegion,
+    );
+    expect(calls).toEqual(['back@0,0']);
+  });
+
+  it('makes one aligned crop per face and the Face JSON without raw outputs', () => {
+    const image = { data: new Uint8Array(200 * 100 * 3).fill(77), width: 200, height: 100 };
+    const contract = {
+      input: { name: 'image', size: 64, layout: 'NCHW', channels: 'RGB', range: [0, 255] },
+      crop: { eyeCenter: [0.5, 0.3], eyeDistance: 0.42 },
+    } as const;
+    const faces = [detection(20, 20, 50, 0.9), detection(120, 30, 40, 0.8)];
+    const crops = alignedCrops(image, faces, contract as never);
+    expect(crops).toHaveLength(2);
+    expect(crops[0]).toHaveLength(3 * 64 * 64);
+    expect(crops[0].every((value) => value === 77)).toBe(true);
+
+    const attributes = {
+      age: { years: 30, low: 20, high: 40, std: 6 },
+      gender: { label: 'female', probability: 0.7 },
+      ethnicity: { label: 'white', probabilities: { white: 1 } },
+      emotion: { label: 'happy', probabilities: { happy: 1 } },
+    };
+    const face = toFace(detection(10.04, 20.06, 50.01, 0.91234), attributes, { age: [30, 6] });
+    expect(face.box).toEqual({ x: 10, y: 20.1, width: 50, height: 50 });
+    expect(face.score).toBe(0.912);
+    expect(face.landmarks.rightEye).toEqual({ x: 25, y: 40.1 });
+    expect(face.raw).toEqual({ age: [30, 6] });
+    expect(Object.keys(JSON.parse(JSON.stringify(face)))).toEqual([
+      'box',
+      'score',
+      'landmarks',
+      'age',
+      'gender',
+      'ethnicity',
+      'emotion',
+    ]);
+  });
+});

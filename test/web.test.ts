@@ -1,0 +1,159 @@
+/**
+ * End-to-end test of the browser demo in headless Chromium: the page is built with Vite, served by
+ * `facemtl serve`, loads the real models with onnxruntime-web, finds the faces in a photo and in
+ * a fake webcam stream (a y4m made from the same photo) and shows their labels. Screenshots go to
+ * test-artifacts/. Skipped when /usr/bin/chromium is absent (`apt-get install -y chromium`).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { iou } from '../src/detect/blazeface.js';
+import { FaceAnalyzer, type Analysis } from '../src/pipeline/index.js';
+import { startServer, type RunningServer } from '../src/server/index.js';
+import { CHROMIUM, fakeCameraClip, launchChromium } from '../bench/web-browser.mjs';
+
+const SAMPLE = path.resolve('node_modules/@vladmandic/face-api/demo/sample1.jpg');
+const ARTIFACTS = path.resolve('test-artifacts');
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium)
+  console.warn(`web.test.ts skipped: ${CHROMIUM} not found (install it: apt-get install -y chromium)`);
+
+interface DemoState {
+  ready: boolean;
+  backend: string | null;
+  error: string | null;
+  photos: { name: string; analysis: Analysis | null; error: string | null }[];
+  live: { frames: number; lastFaces: number; frameMs: number[]; fps: number };
+}
+
+describe.skipIf(!hasChromium)('web demo in headless Chromium', () => {
+  let workDir: string;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(path.join(os.tmpdir(), 'facemtl-web-test-'));
+    const webRoot = path.join(workDir, 'dist');
+    await build({
+      configFile: path.resolve('web/vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir: webRoot },
+    });
+
+    // Only the static files are exercised here: the API gets a stub, the models run in the browser.
+    server = await startServer({
+      port: 0,
+      webRoot,
+      analyzer: { analyze: async () => ({ faces: [] }) },
+    });
+
+    browser = await launchChromium(fakeCameraClip(SAMPLE, workDir));
+    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+    page.on('response', (response) => {
+      if (response.status() >= 400) consoleErrors.push(`HTTP ${response.status()} ${response.url()}`);
+    });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const demo = () => page.evaluate(() => (window as unknown as { facemtlDemo: DemoState }).facemtlDemo);
+
+  it('loads the models in the page', async () => {
+    await page.goto(server.url);
+    await page.waitForFunction(
+      () => {
+        const state = (window as unknown as { facemtlDemo?: DemoState }).facemtlDemo;
+        return state && (state.ready || state.error);
+      },
+      null,
+      { timeout: 90_000 },
+    );
+    const state = await demo();
+    expect(state.error).toBeNull();
+    expect(state.backend).toMatch(/wasm|webgpu/);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  }, 120_000);
+
+  it('finds the faces in a chosen photo and shows their labels', async () => {
+    await page.setInputFiles('#photos', SAMPLE);
+    await page.waitForFunction(
+      () => (window as unknown as { facemtlDemo: DemoState }).facemtlDemo.photos.length > 0,
+      null,
+      { timeout: 60_000 },
+    );
+    const [photo] = (await demo()).photos;
+    expect(photo.error).toBeNull();
+    expect(photo.analysis!.faces.length).toBeGreaterThanOrEqual(1);
+
+    const card = page.locator('.card').first();
+    expect(await card.locator('.face').count()).toBe(photo.analysis!.faces.length);
+    const text = await card.innerText();
+    for (const term of ['age', 'gender', 'emotion']) expect(text).toContain(term);
+    await card.screenshot({ path: path.join(ARTIFACTS, 'web-photo.png') });
+
+    // The browser runs the Node runtime's decoding, crop and labelling code: same faces, same places.
+    const analyzer = await FaceAnalyzer.create();
+    const node = await analyzer.analyze(SAMPLE).finally(() => analyzer.dispose());
+    const browserFaces = photo.analysis!.faces;
+    expect(browserFaces.length).toBe(node.faces.length);
+    for (const face of node.faces) {
+      const overlaps = browserFaces.map((other) => iou(face.box, other.box));
+      expect(Math.max(...overlaps)).toBeGreaterThan(0.8);
+    }
+  }, 90_000);
+
+  it('analyses the webcam live and shows the frame rate', async () => {
+    await page.click('#camera');
+    await page.waitForFunction(
+      () => {
+        const live = (window as unknown as { facemtlDemo: DemoState }).facemtlDemo.live;
+        return live.frames >= 5 && live.lastFaces >= 1;
+      },
+      null,
+      { timeout: 90_000 },
+    );
+    const { live } = await demo();
+    expect(live.lastFaces).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('#fps').innerText()).toMatch(/^\d+ fps$/);
+    expect(live.frameMs.every((ms) => ms > 0)).toBe(true);
+    await page.locator('#live').screenshot({ path: path.join(ARTIFACTS, 'web-webcam.png') });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-page.png'), fullPage: true });
+  }, 120_000);
+
+  it('switches to the fast detector and keeps analysing the webcam', async () => {
+    const framesBefore = (await demo()).live.frames;
+    await page.selectOption('#detector', 'fast'); // stops the webcam, reloads the models
+    await page.waitForFunction(
+      () => (window as unknown as { facemtlDemo: DemoState }).facemtlDemo.ready,
+      null,
+      {
+        timeout: 60_000,
+      },
+    );
+    await page.click('#camera');
+    await page.waitForFunction(
+      (before) => {
+        const live = (window as unknown as { facemtlDemo: DemoState }).facemtlDemo.live;
+        return live.frames >= before + 5 && live.lastFaces >= 1;
+      },
+      framesBefore,
+      { timeout: 60_000 },
+    );
+    expect((await demo()).live.lastFaces).toBeGreaterThanOrEqual(1);
+    expect(consoleErrors).toEqual([]);
+  }, 90_000);
+});
