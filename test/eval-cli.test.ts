@@ -143,6 +143,20 @@ describe('facemtl eval (CLI)', () => {
     ).rejects.toThrow(/no fer2013-csv samples found with Usage "Test"/);
   });
 
+  it('--only scores just the listed file names (a split list) and rejects an empty list', async () => {
+    const list = join(root, 'test-split.txt');
+    writeFileSync(
+      list,
+      '# the test split\n35_0_1_20170116174525126.jpg.chip.jpg\nUTKFace/44_1_4_20170116174525129.jpg.chip.jpg\n\n',
+    );
+    const report = await evalJson('utkface', join(root, 'UTKFace'), '--only', list);
+    expect(report.n).toBe(2);
+    expect(report.gender.per_class.male.support).toBe(1);
+    expect(report.ethnicity.per_class.other.support).toBe(1);
+    writeFileSync(list, '\n# nothing\n');
+    await expect(facemtl('eval', 'utkface', root, '--only', list)).rejects.toThrow(/name list is empty/);
+  });
+
   it('--detect runs the pipeline; folder classes the model lacks and faces not found are misses', async () => {
     const classes = join(root, 'classes');
     mkdirSync(join(classes, 'Happiness'), { recursive: true });

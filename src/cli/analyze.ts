@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { loadImage } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
 import { FaceAnalyzer, type Analysis, type Face } from '../pipeline/index.js';
+import { addModelOptions, choice, fraction, integer } from './options.js';
 
 const IMAGE_EXTENSIONS = new Set([
   '.jpg',
@@ -44,8 +45,7 @@ interface AnalyzeFlags {
 type FileResult = { file: string } & (Analysis | { error: { code: string; message: string } });
 
 export function register(program: Command): void {
-  program
-    .command('analyze')
+  addModelOptions(program.command('analyze'))
     .description(
       'detect faces and estimate age, gender, ethnicity and emotion in images (see docs/library.md)',
     )
@@ -53,14 +53,6 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON array with every file’s result')
     .option('--csv', 'print CSV, one row per face (files without faces or with errors get one row)')
     .option('--annotate <dir>', 'write each image with boxes, landmarks and labels drawn into DIR')
-    .option('--model <path>', 'attribute model ONNX file (default: the shipped model of --precision)')
-    .option(
-      '--precision <precision>',
-      'shipped attribute model: int8 | fp32',
-      choice(['int8', 'fp32']),
-      'int8',
-    )
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', integer('--threads', 1))
     .option(
       '--detector <detector>',
       'front (128 px, near faces) | back (256 px, smaller faces) | auto (back + tiles on large images)',
@@ -319,28 +311,4 @@ class ProgressBar {
   clear(): void {
     if (this.enabled) this.stream.write('\r\x1b[K');
   }
-}
-
-function integer(name: string, min: number) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min)
-      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return parsed;
-  };
-}
-
-function fraction(name: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
-    return parsed;
-  };
-}
-
-function choice<T extends string>(values: T[]) {
-  return (value: string): T => {
-    if (!values.includes(value as T)) throw new InvalidArgumentError(`expected ${values.join(' | ')}`);
-    return value as T;
-  };
 }

@@ -2,21 +2,11 @@
  * `facemtl eval <layout> <path>`: score a model on a labelled dataset (see docs/eval.md).
  */
 import { writeFile } from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { evaluateDataset, LAYOUTS } from '../eval/index.js';
 import { Progress } from '../eval/progress.js';
 import { formatTable, writeReport } from '../eval/report.js';
-
-function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a positive integer');
-  return number;
-}
-
-function precision(value: string): 'int8' | 'fp32' {
-  if (value !== 'int8' && value !== 'fp32') throw new InvalidArgumentError('expected int8 or fp32');
-  return value;
-}
+import { choice, integer } from './options.js';
 
 interface EvalCliOptions {
   model?: string;
@@ -30,6 +20,7 @@ interface EvalCliOptions {
   labels?: string;
   usage?: string;
   task?: string;
+  only?: string;
 }
 
 export function register(program: Command): void {
@@ -42,17 +33,21 @@ export function register(program: Command): void {
     .option(
       '--precision <precision>',
       'int8 | fp32 (default int8; with --model: from its file name)',
-      precision,
+      choice(['int8', 'fp32']),
     )
     .option('--detect', 'find faces with the detector (full pipeline) instead of using the images as crops')
     .option('--json <file>', 'write the result object as JSON to FILE (- for stdout)')
     .option('--report <dir>', 'write summary.md, report.json and confusion-matrix PNGs to DIR')
-    .option('--limit <n>', 'stop after N scored samples', positiveInteger)
-    .option('--batch <n>', 'faces per model run', positiveInteger, 32)
-    .option('--threads <n>', "ONNX Runtime threads (default: ONNX Runtime's choice)", positiveInteger)
+    .option('--limit <n>', 'stop after N scored samples', integer('--limit', 1))
+    .option('--batch <n>', 'faces per model run', integer('--batch', 1), 32)
+    .option('--threads <n>', "ONNX Runtime threads (default: ONNX Runtime's choice)", integer('--threads', 1))
     .option('--labels <file>', 'ferplus: original FER2013 labels CSV (Usage,Image name,emotion,emotion_name)')
     .option('--usage <usage>', 'fer2013-csv: only rows of this Usage (Training | PublicTest | PrivateTest)')
     .option('--task <task>', 'folders: emotion | gender | ethnicity')
+    .option(
+      '--only <file>',
+      'score only the samples whose file names FILE lists, one per line (e.g. training/splits/utkface-test.txt)',
+    )
     .action(async (layout: string, path: string, options: EvalCliOptions) => {
       const progress = new Progress(`eval ${layout}`);
       const report = await evaluateDataset({
@@ -67,6 +62,7 @@ export function register(program: Command): void {
         labels: options.labels,
         usage: options.usage,
         task: options.task,
+        only: options.only,
         onProgress: (done, skipped) => progress.update(done, skipped),
       });
       progress.done();

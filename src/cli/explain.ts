@@ -10,7 +10,7 @@ import { explanationPng } from '../explain/render.js';
 import { occlusionMaps, type FaceExplanation } from '../explain/occlusion.js';
 import { loadImage } from '../image/load.js';
 import { FaceAnalyzer } from '../pipeline/index.js';
-import { addModelOptions, integer } from './video.js';
+import { addModelOptions, integer } from './options.js';
 
 interface ExplainFlags {
   out: string;

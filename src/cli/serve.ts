@@ -5,22 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_SERVER_OPTIONS, startServer } from '../server/index.js';
-
-function wholeNumber(name: string, min: number) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min)
-      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return parsed;
-  };
-}
-
-function oneOf<T extends string>(values: T[]) {
-  return (value: string): T => {
-    if (!values.includes(value as T)) throw new InvalidArgumentError(`expected ${values.join(' | ')}`);
-    return value as T;
-  };
-}
+import { addModelOptions, choice, integer } from './options.js';
 
 /** Accepts `10485760`, `10mb`, `512kb`. */
 function byteSize(value: string): number {
@@ -50,55 +35,42 @@ interface ServeFlags {
 
 export function register(program: Command): void {
   const defaults = DEFAULT_SERVER_OPTIONS;
-  program
-    .command('serve')
+  addModelOptions(program.command('serve'))
     .description('serve the HTTP API (POST /v1/analyze) and the browser demo')
     .option('--host <host>', 'interface to listen on', defaults.host)
-    .option('--port <port>', 'TCP port (0 = any free port)', wholeNumber('--port', 0), defaults.port)
+    .option('--port <port>', 'TCP port (0 = any free port)', integer('--port', 0), defaults.port)
     .option('--max-body <size>', 'largest request body / upload, e.g. 10mb', byteSize, defaults.maxBodyBytes)
     .option(
       '--max-pixels <n>',
       'largest image in pixels (checked before decoding)',
-      wholeNumber('--max-pixels', 1),
+      integer('--max-pixels', 1),
       defaults.maxPixels,
     )
     .option(
       '--concurrency <n>',
       'analyses run at the same time',
-      wholeNumber('--concurrency', 1),
+      integer('--concurrency', 1),
       defaults.maxConcurrent,
     )
     .option(
       '--queue <n>',
       'analyses that may wait; beyond that: 503 + Retry-After',
-      wholeNumber('--queue', 0),
+      integer('--queue', 0),
       defaults.maxQueued,
     )
     .option(
       '--timeout <ms>',
       'request timeout in milliseconds (503/504 after it)',
-      wholeNumber('--timeout', 1),
+      integer('--timeout', 1),
       defaults.timeoutMs,
     )
     .option('--web <dir>', 'built browser demo to serve at / (default: web/dist when built)')
     .option('--log', 'log one line per request (never the image)', false)
-    .option('--model <path>', 'attribute model ONNX file (default: the shipped model of --precision)')
-    .option(
-      '--precision <precision>',
-      'shipped attribute model: int8 | fp32',
-      oneOf(['int8', 'fp32']),
-      'int8',
-    )
     .option(
       '--detector <detector>',
       'front (128 px, near faces) | back (256 px) | auto (back + tiles on large images)',
-      oneOf(['front', 'back', 'auto']),
+      choice(['front', 'back', 'auto']),
       'auto',
-    )
-    .option(
-      '--threads <n>',
-      'ONNX Runtime threads per analysis (default: all cores)',
-      wholeNumber('--threads', 1),
     )
     .action(async (flags: ServeFlags) => {
       const server = await startServer({

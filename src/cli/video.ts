@@ -3,12 +3,13 @@
  * attributes. Prints a per-track table at the end (or JSON lines with `--json`), and can write an
  * annotated copy of the video (`--annotate OUT.mp4`). See docs/video.md.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { Precision } from '../attributes/model.js';
 import type { DetectorChoice } from '../detect/detector.js';
 import { annotateFrame } from '../video/annotate.js';
 import { VideoAnalyzer, type TrackSummary } from '../video/analyzer.js';
 import { isCameraDevice, probeVideo, readVideoFrames, VideoWriter } from '../video/ffmpeg.js';
+import { addModelOptions, choice, fraction, integer } from './options.js';
 
 interface VideoFlags {
   json?: boolean;
@@ -142,42 +143,3 @@ function trackTable(tracks: TrackSummary[]): string[] {
 }
 
 const pct = (p: number) => `${Math.round(p * 100)}%`;
-
-// ---------- option parsing (shared with explain.ts) ----------
-
-/** The attribute model options every model-running command takes: --model, --precision, --threads. */
-export function addModelOptions(command: Command): Command {
-  return command
-    .option('--model <path>', 'attribute model ONNX file (default: the shipped model of --precision)')
-    .option(
-      '--precision <precision>',
-      'shipped attribute model: int8 | fp32',
-      choice(['int8', 'fp32']),
-      'int8',
-    )
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', integer('--threads', 1));
-}
-
-export function integer(name: string, min: number) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min)
-      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return parsed;
-  };
-}
-
-export function fraction(name: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
-    return parsed;
-  };
-}
-
-export function choice<T extends string>(values: T[]) {
-  return (value: string): T => {
-    if (!values.includes(value as T)) throw new InvalidArgumentError(`expected ${values.join(' | ')}`);
-    return value as T;
-  };
-}

@@ -34,6 +34,8 @@ export interface EvaluateDatasetOptions {
   usage?: string;
   /** `folders`: `emotion`, `gender` or `ethnicity`. */
   task?: string;
+  /** A file of sample names, one per line: score only those (e.g. a test split). */
+  only?: string;
   onProgress?: (done: number, skipped: number) => void;
 }
 

@@ -1,4 +1,6 @@
 /** The dataset layouts `facemtl eval` reads. */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { fer2013CsvReader } from './fer2013csv.js';
 import { ferplusReader, readFer2013Labels } from './ferplus.js';
 import { FOLDER_TASKS, foldersReader, type FolderTask } from './folders.js';
@@ -15,6 +17,11 @@ export interface LayoutOptions {
   usage?: string;
   /** `folders`: the task the class folders are labels of. */
   task?: string;
+  /**
+   * A text file of sample names, one per line (e.g. `training/splits/utkface-test.txt`): only
+   * samples whose file name is listed are scored (unusable files are still counted as skipped).
+   */
+  only?: string;
 }
 
 export async function openLayout(
@@ -22,6 +29,34 @@ export async function openLayout(
   path: string,
   options: LayoutOptions = {},
 ): Promise<DatasetReader> {
+  const reader = await openReader(layout, path, options);
+  return options.only ? onlyListed(reader, await readNameList(options.only)) : reader;
+}
+
+/** The names in a list file: one per line, blank lines and `#` comments ignored. */
+export async function readNameList(file: string): Promise<Set<string>> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`${file}: cannot read the name list (${error.code ?? error.message})`);
+  });
+  const names = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => basename(line));
+  if (names.length === 0) throw new Error(`${file}: the name list is empty`);
+  return new Set(names);
+}
+
+function onlyListed(reader: DatasetReader, names: Set<string>): DatasetReader {
+  return {
+    ...reader,
+    async *samples(skipped) {
+      for await (const sample of reader.samples(skipped)) if (names.has(basename(sample.name))) yield sample;
+    },
+  };
+}
+
+async function openReader(layout: string, path: string, options: LayoutOptions): Promise<DatasetReader> {
   switch (layout) {
     case 'utkface':
       return utkfaceReader(path);
