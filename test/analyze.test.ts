@@ -5,6 +5,7 @@ import { AttributeModel } from '../src/attributes/model.js';
 import { LANDMARK_NAMES } from '../src/detect/blazeface.js';
 import { ImageError } from '../src/image/types.js';
 import { FaceAnalyzer, type Face } from '../src/pipeline/index.js';
+import { FACE_KEYS } from './fixtures/face.js';
 
 const contract = JSON.parse(readFileSync('models/facemtl.json', 'utf8')) as ModelContract;
 const labels = (name: string) => contract.outputs[name].labels;
@@ -18,15 +19,7 @@ function expectDistribution(probabilities: Record<string, number>, expectedLabel
 }
 
 function expectFaceSchema(face: Face, width: number, height: number) {
-  expect(Object.keys(face).sort()).toEqual([
-    'age',
-    'box',
-    'emotion',
-    'ethnicity',
-    'gender',
-    'landmarks',
-    'score',
-  ]);
+  expect(Object.keys(face).sort()).toEqual(FACE_KEYS);
   expect(face.box.x).toBeGreaterThan(-face.box.width / 2);
   expect(face.box.x + face.box.width).toBeLessThan(width + face.box.width / 2);
   expect(face.box.y + face.box.height).toBeLessThan(height + face.box.height / 2);
