@@ -142,7 +142,7 @@ try {
     ...samples.map((s) => `| ${s.t} | ${fmt(s.rss)} | ${fmt(s.load)} |`),
     '',
     `RSS min ${fmt(Math.min(...samples.map((s) => s.rss)))} MiB, max ${fmt(Math.max(...samples.map((s) => s.rss)))} MiB. ` +
-      `${machine.cores} cores shared with model training and other jobs (load column): absolute numbers are pessimistic and vary from run to run.`,
+      `Server and client share ${machine.cores} cores (load column: above ${machine.cores} means other work too); absolute numbers vary from run to run.`,
     '',
   ];
   mkdirSync('bench/results', { recursive: true });

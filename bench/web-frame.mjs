@@ -103,7 +103,7 @@ try {
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, ${machine.os}. Date: ${machine.date}.`,
     `Browser: headless Chromium ${version} (\`--disable-gpu\`, so no WebGPU), onnxruntime-web backend: ${backend}.`,
-    `The cores are shared with model training and other jobs (1-min load average at the end: ${loadavg()[0].toFixed(1)}): numbers are pessimistic.`,
+    `1-min load average at the end: ${loadavg()[0].toFixed(1)} (the browser, its WASM threads and this script share ${machine.cores} cores; a load above that means other work too, and pessimistic numbers).`,
     '',
     `## Webcam loop (fake 640×480 camera showing sample1.jpg, ${seconds} s per mode)`,
     '',

@@ -1,7 +1,7 @@
 /** A one-line progress counter on stderr, redrawn in place; silent when stderr is not a terminal. */
 export class Progress {
   private readonly started = performance.now();
-  private lastDraw = 0;
+  private lastDraw = -Infinity; // the first update always draws
   private drawn = false;
 
   constructor(

@@ -116,14 +116,15 @@ def plot_curves(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     keys = [k for k in rows[0] if k not in ("epoch", "seconds", "lr")]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    # Three panels because the scales differ: losses, fractions (accuracy, coverage), years.
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     epochs = [r["epoch"] for r in rows]
     for k in keys:
-        ax = axes[0] if k.startswith("loss") else axes[1]
-        ax.plot(epochs, [r[k] for r in rows], label=k, marker="o")
-    axes[0].set_title("training loss"), axes[1].set_title("validation")
-    for ax in axes:
-        ax.set_xlabel("epoch"), ax.legend(fontsize=7), ax.grid(alpha=0.3)
+        ax = axes[0] if k.startswith("loss") else axes[2] if k.endswith("_mae") else axes[1]
+        ax.plot(epochs, [r[k] for r in rows], label=k, marker="o", markersize=3)
+    titles = ("training loss", "validation accuracy / coverage", "validation age MAE (years)")
+    for ax, title in zip(axes, titles):
+        ax.set_title(title), ax.set_xlabel("epoch"), ax.legend(fontsize=7), ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
