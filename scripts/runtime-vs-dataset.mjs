@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { AttributeModel, FaceDetector, datasetCrop, alignCrop, loadImage } from '../dist/index.js';
+import { alignedCrops } from '../dist/pipeline/face.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -129,7 +130,7 @@ else {
     const detection = largest(await detector.detect(image));
     const crops = [datasetCrop(image, 'utkface', contract)];
     if (detection) {
-      crops.push(alignCrop(image, detection.keypoints[0], detection.keypoints[1], size, contract.crop));
+      crops.push(alignedCrops(image, [detection], contract)[0]);
       eyes.push([detection.keypoints[0], detection.keypoints[1]]);
       if (calibrationFrom) {
         const [right, left] = calibratedEyes(

@@ -171,6 +171,33 @@ describe('FaceDetector', () => {
     expect(distance(eyes['back+refine']) / reference).toBeGreaterThan(0.95);
   });
 
+  it('finds a face that overfills the image only with the zoomed-out retry, in image pixels', async () => {
+    const image = await loadImage(PHOTO);
+    const face = [...(await detector.detect(image))].sort((a, b) => a.box.x - b.box.x)[1];
+    // A square of 0.55 face widths around the box centre: the face is larger than the picture.
+    const side = Math.round(face.box.width * 0.55);
+    const closeUp = await loadImage(
+      await sharp(PHOTO)
+        .extract({
+          left: Math.round(face.box.x + face.box.width / 2 - side / 2),
+          top: Math.round(face.box.y + face.box.height / 2 - side / 2),
+          width: side,
+          height: side,
+        })
+        .png()
+        .toBuffer(),
+    );
+    const withoutRetry = await FaceDetector.create({ zoomOut: false, threads: 1 });
+    expect(await withoutRetry.detect(closeUp)).toEqual([]);
+    await withoutRetry.dispose();
+    const [found, ...rest] = await detector.detect(closeUp);
+    expect(rest).toEqual([]);
+    // The box is mapped back from the bordered image: about the whole picture, centred on it.
+    expect(found.box.width / side).toBeGreaterThan(0.7);
+    expect(Math.abs(found.box.x + found.box.width / 2 - side / 2)).toBeLessThan(0.2 * side);
+    expect(Math.abs(found.box.y + found.box.height / 2 - side / 2)).toBeLessThan(0.3 * side);
+  });
+
   it('rejects invalid options', async () => {
     await expect(FaceDetector.create({ detector: 'side' as 'front' })).rejects.toThrow(/front, back or auto/);
     await expect(FaceDetector.create({ minScore: 2 })).rejects.toThrow(/minScore/);

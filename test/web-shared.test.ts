@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { alignCrop } from '../src/attributes/crop.js';
 import { letterbox, type Detection } from '../src/detect/blazeface.js';
 import {
   AUTO_TILE_MIN_SIDE,
@@ -129,6 +130,44 @@ describe('code shared by the browser demo and the Node runtime', () => {
       detectRegion,
     );
     expect(calls).toEqual(['back@0,0']);
+  });
+
+  it('detectFaces: when nothing is found, looks once more at the image inside a border', async () => {
+    const regions: { left: number; top: number; width: number; height: number }[] = [];
+    const inside = detection(-10, -5, 120, 0.8); // the face reaches past the picture
+    const detectRegion = async (region: { left: number; top: number; width: number; height: number }) => {
+      regions.push(region);
+      return region.left < 0 ? [inside] : [];
+    };
+    const settings = { ...DEFAULT_DETECTION_SETTINGS, refine: false };
+    expect(await detectFaces({ width: 100, height: 80 }, settings, detectRegion)).toEqual([inside]);
+    expect(regions).toEqual([
+      { left: 0, top: 0, width: 100, height: 80 },
+      { left: -25, top: -20, width: 150, height: 120 },
+    ]);
+
+    regions.length = 0;
+    expect(
+      await detectFaces({ width: 100, height: 80 }, { ...settings, zoomOut: false }, detectRegion),
+    ).toEqual([]);
+    expect(regions).toHaveLength(1);
+  });
+
+  it("aligns detected eyes with the contract's detectorEyes when it has them, else with crop", () => {
+    const width = 200;
+    const height = 160;
+    const data = new Uint8Array(width * height * 3).map((_, index) => (index * 7) % 251); // no flat areas
+    const image = { data, width, height };
+    const input = { name: 'image', size: 64, layout: 'NCHW', channels: 'RGB', range: [0, 255] } as const;
+    const crop = { eyeCenter: [0.5, 0.3], eyeDistance: 0.42 } as const;
+    const detectorEyes = { eyeCenter: [0.5, 0.305], eyeDistance: 0.39 } as const;
+    const face = detection(40, 30, 100, 0.9);
+    const [right, left] = face.keypoints;
+    const [withDetectorEyes] = alignedCrops(image, [face], { input, crop, detectorEyes } as never);
+    const [withCrop] = alignedCrops(image, [face], { input, crop } as never);
+    expect(withDetectorEyes).toEqual(alignCrop(image, right, left, 64, detectorEyes));
+    expect(withCrop).toEqual(alignCrop(image, right, left, 64, crop));
+    expect(withDetectorEyes).not.toEqual(withCrop);
   });
 
   it('makes one aligned crop per face and the Face JSON without raw outputs', () => {

@@ -19,6 +19,12 @@ export interface ModelContract {
   version: number;
   input: { name: string; size: number; layout: 'NCHW'; channels: 'RGB'; range: [number, number] };
   crop: CropGeometry;
+  /**
+   * Where BlazeFace's eye keypoints land in the crop. They sit closer together than the eye
+   * centres the crop convention (and so the training crops) assume; the runtime aligns with this
+   * geometry so that its crops frame a face as training did. Absent: `crop`.
+   */
+  detectorEyes?: CropGeometry;
   datasetEyes: Record<DatasetName, CropGeometry>;
   outputs: Record<string, { kind: 'gaussian' | 'probabilities'; labels: readonly string[] }>;
   files: { int8: string; fp32: string };

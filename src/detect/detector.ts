@@ -53,6 +53,11 @@ export interface DetectorOptions {
    * (default true; see `refineRegion`).
    */
   refine?: boolean;
+  /**
+   * When nothing is found, look once more at the image inside a black border, for faces that fill
+   * the whole picture (default true; see `zoomOutRegion`).
+   */
+  zoomOut?: boolean;
   /** ONNX Runtime threads. */
   threads?: number;
 }
@@ -117,8 +122,11 @@ export class FaceDetector {
 
 /** The region of `image`, scaled and centred on a black square (the model's input), as RGB bytes. */
 async function letterboxPixels(image: RgbImage, region: Region, box: Letterbox): Promise<Uint8Array> {
-  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
-  if (region.width !== image.width || region.height !== image.height) pipeline = pipeline.extract(region);
+  const source = region.left < 0 || region.top < 0 ? await withBorder(image, region) : image;
+  let pipeline = sharp(source.data, { raw: { width: source.width, height: source.height, channels: 3 } });
+  if (source === image && (region.width !== image.width || region.height !== image.height)) {
+    pipeline = pipeline.extract(region);
+  }
   const { data } = await pipeline
     .resize(box.width, box.height, { fit: 'fill' })
     .extend({
@@ -131,6 +139,29 @@ async function letterboxPixels(image: RgbImage, region: Region, box: Letterbox):
     .raw()
     .toBuffer({ resolveWithObject: true });
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** A region that reaches past the image on every side (`zoomOutRegion`) as an image: black border. */
+async function withBorder(image: RgbImage, region: Region): Promise<RgbImage> {
+  const left = -region.left;
+  const top = -region.top;
+  const { data, info } = await sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  })
+    .extend({
+      left,
+      top,
+      right: region.width - image.width - left,
+      bottom: region.height - image.height - top,
+      background: { r: 0, g: 0, b: 0 },
+    })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+  };
 }
 
 function validate(options: DetectionSettings): void {

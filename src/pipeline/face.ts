@@ -10,14 +10,18 @@ import { LANDMARK_NAMES, type Detection, type LandmarkName } from '../detect/bla
 import type { RgbImage } from '../image/types.js';
 import type { Face, Point } from './index.js';
 
-/** The model's input crops (CHW RGB 0–255), one per detection, aligned on its two eyes. */
+/**
+ * The model's input crops (CHW RGB 0–255), one per detection, aligned on its two eyes as BlazeFace
+ * places them (`detectorEyes`, see models/README.md).
+ */
 export function alignedCrops(
   image: RgbImage,
   detections: readonly Detection[],
-  contract: Pick<ModelContract, 'input' | 'crop'>,
+  contract: Pick<ModelContract, 'input' | 'crop' | 'detectorEyes'>,
 ): Float32Array[] {
+  const geometry = contract.detectorEyes ?? contract.crop;
   return detections.map((detection) =>
-    alignCrop(image, detection.keypoints[0], detection.keypoints[1], contract.input.size, contract.crop),
+    alignCrop(image, detection.keypoints[0], detection.keypoints[1], contract.input.size, geometry),
   );
 }
 
