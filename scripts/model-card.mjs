@@ -13,16 +13,15 @@
  * FER+ majority vote and, with fer2013_labels.csv, the original 7 labels. FER2013Valid is taken
  * out of FERPlus-train-valid.tar.gz into .cache/eval-data/ (ignored by git) once.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { evaluateDataset } from '../dist/index.js';
+import { DATA_DIR, ROOT, evalDataDir } from './eval-data.mjs';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const { values: args } = parseArgs({
   options: {
-    data: { type: 'string', default: join(ROOT, '..', 'shared', 'data') },
+    data: { type: 'string', default: DATA_DIR },
     threads: { type: 'string', default: '2' },
     limit: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
@@ -44,11 +43,7 @@ for (const file of [utkArchive, ferArchive, ferLabels]) {
   }
 }
 
-const ferValid = join(ROOT, '.cache', 'eval-data', 'FER2013Valid');
-if (!existsSync(join(ferValid, 'label.csv'))) {
-  mkdirSync(join(ferValid, '..'), { recursive: true });
-  execFileSync('tar', ['-xzf', ferArchive, '-C', join(ferValid, '..'), 'FER2013Valid']);
-}
+const ferValid = evalDataDir('FER2013Valid', args.data);
 
 const rel = (path) => relative(ROOT, path) || '.';
 const runs = [

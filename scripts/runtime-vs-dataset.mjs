@@ -11,7 +11,8 @@
  * BlazeFace finds (fractions of the image size) next to the contract's datasetEyes.utkface.
  * FER2013: the same subset rule; images upscaled ×4 before detection; prints the detection rate
  * and median eye geometry next to datasetEyes.fer.
- * Reads datasets from the given folders (defaults: the extracted copies in /tmp/peek); nothing is copied.
+ * Reads datasets from the given folders (defaults: .cache/eval-data/{UTKFace,FER2013Valid}, extracted
+ * from ../shared/data on first use by scripts/eval-data.mjs).
  */
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,11 +20,12 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { AttributeModel, FaceDetector, datasetCrop, alignCrop, loadImage } from '../dist/index.js';
 import { alignedCrops } from '../dist/pipeline/face.js';
+import { evalDataDir } from './eval-data.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    utk: { type: 'string', default: '/tmp/peek/UTKFace' },
-    fer: { type: 'string', default: '/tmp/peek/FER2013Train' },
+    utk: { type: 'string' },
+    fer: { type: 'string' },
     n: { type: 'string', default: '300' },
     step: { type: 'string', default: '10' },
     threads: { type: 'string', default: '1' },
@@ -34,6 +36,8 @@ const { values: args } = parseArgs({
     calibrate: { type: 'string' },
   },
 });
+args.utk ??= evalDataDir('UTKFace');
+args.fer ??= evalDataDir('FER2013Valid');
 const N = Number(args.n);
 const STEP = Number(args.step);
 const threads = Number(args.threads);

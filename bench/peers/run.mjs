@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { decodeRgb, evenlySpaced, ferSamples, utkfaceSamples } from './datasets.mjs';
 import { fromDist, repoRoot } from './dist.mjs';
+import { evalDataDir } from '../../scripts/eval-data.mjs';
 
 const dataRoot = path.resolve(repoRoot, '../shared/data');
 
@@ -23,9 +24,11 @@ const USAGE = `usage: node bench/peers/run.mjs [options]
   --n-utk N           UTKFace faces, evenly spaced over the test split (default 500)
   --n-fer N           FER2013 PublicTest faces, evenly spaced (default 500)
   --detector-n N      faces per dataset also run through each peer's own detector (default 100, 0 = off)
-  --utk-dir DIR       folder of UTKFace *.jpg.chip.jpg (default /tmp/peek/UTKFace)
+  --utk-dir DIR       folder of UTKFace *.jpg.chip.jpg (default: .cache/eval-data/UTKFace,
+                      extracted from ../shared/data/utkface/UTKFace.tar.gz if missing)
   --utk-list FILE     test split list (default training/splits/utkface-test.txt)
-  --fer-dir DIR       FER2013Valid folder with label.csv (default /tmp/peek/FER2013Valid)
+  --fer-dir DIR       FER2013Valid folder with label.csv (default: .cache/eval-data/FER2013Valid,
+                      extracted from ../shared/data/fer2013/FERPlus-train-valid.tar.gz if missing)
   --fer-labels FILE   fer2013_labels.csv (default ../shared/data/fer2013/fer2013_labels.csv)
   --model FILE        facemtl ONNX model for facemtl and facemtl-wasm (default models/facemtl-int8.onnx)
   --threads N         facemtl's onnxruntime threads (default 1, like the peers' single-threaded WASM; 0 = all cores)
@@ -67,9 +70,9 @@ function parseOptions() {
       'n-utk': { type: 'string', default: '500' },
       'n-fer': { type: 'string', default: '500' },
       'detector-n': { type: 'string', default: '100' },
-      'utk-dir': { type: 'string', default: '/tmp/peek/UTKFace' },
+      'utk-dir': { type: 'string' },
       'utk-list': { type: 'string', default: path.join(repoRoot, 'training/splits/utkface-test.txt') },
-      'fer-dir': { type: 'string', default: '/tmp/peek/FER2013Valid' },
+      'fer-dir': { type: 'string' },
       'fer-labels': { type: 'string', default: path.join(dataRoot, 'fer2013/fer2013_labels.csv') },
       model: { type: 'string' },
       threads: { type: 'string', default: '1' },
@@ -87,6 +90,8 @@ function parseOptions() {
       throw new Error(`--${name} must be a whole number ≥ 0, got '${values[name]}'`);
     return n;
   };
+  values['utk-dir'] ??= evalDataDir('UTKFace');
+  values['fer-dir'] ??= evalDataDir('FER2013Valid');
   const peers = values.peers.split(',').map((p) => p.trim());
   for (const peer of peers) {
     if (!PEERS[peer]) throw new Error(`unknown peer '${peer}' (${Object.keys(PEERS).join(', ')})`);

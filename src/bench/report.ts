@@ -192,8 +192,11 @@ export function benchMarkdown(report: BenchReport): string {
     'faces (200 px tiles on gray). Attribute-model inputs are random 64×64 crops (speed does not',
     'depend on the content).',
     '',
-    'Other benchmarks (peer libraries, the HTTP server, the browser demo) write their tables to',
-    '`bench/results/`.',
+    'Other benchmarks write their tables to `bench/results/`: [peers.md](results/peers.md) (the peer',
+    'libraries, `bench/peers/run.mjs`), [video.md](results/video.md) (`bench/video.mjs`),',
+    '[server-load.md](results/server-load.md) (`bench/server-load.mjs`), [web.md](results/web.md)',
+    '(`bench/web-frame.mjs`). `npm run bench:all` regenerates this file and all of them (about 15',
+    'minutes on 2 cores; the peers need `../shared/data`).',
   );
   return out.join('\n') + '\n';
 }
