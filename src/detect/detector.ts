@@ -120,48 +120,38 @@ export class FaceDetector {
   }
 }
 
-/** The region of `image`, scaled and centred on a black square (the model's input), as RGB bytes. */
+/**
+ * The region of `image`, scaled and centred on a black square (the model's input), as RGB bytes.
+ * A region may reach past the image (`zoomOutRegion`): only its part inside the image is read and
+ * placed where it falls, the rest stays black — what a canvas does with it in the browser.
+ */
 async function letterboxPixels(image: RgbImage, region: Region, box: Letterbox): Promise<Uint8Array> {
-  const source = region.left < 0 || region.top < 0 ? await withBorder(image, region) : image;
-  let pipeline = sharp(source.data, { raw: { width: source.width, height: source.height, channels: 3 } });
-  if (source === image && (region.width !== image.width || region.height !== image.height)) {
-    pipeline = pipeline.extract(region);
+  const left = Math.max(0, region.left);
+  const top = Math.max(0, region.top);
+  const right = Math.min(image.width, region.left + region.width);
+  const bottom = Math.min(image.height, region.top + region.height);
+  const scaleX = box.width / region.width;
+  const scaleY = box.height / region.height;
+  const x = box.padX + Math.round((left - region.left) * scaleX);
+  const y = box.padY + Math.round((top - region.top) * scaleY);
+  const width = Math.max(1, Math.min(box.inputSize - x, Math.round((right - left) * scaleX)));
+  const height = Math.max(1, Math.min(box.inputSize - y, Math.round((bottom - top) * scaleY)));
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  if (right - left !== image.width || bottom - top !== image.height) {
+    pipeline = pipeline.extract({ left, top, width: right - left, height: bottom - top });
   }
   const { data } = await pipeline
-    .resize(box.width, box.height, { fit: 'fill' })
+    .resize(width, height, { fit: 'fill' })
     .extend({
-      left: box.padX,
-      top: box.padY,
-      right: box.inputSize - box.width - box.padX,
-      bottom: box.inputSize - box.height - box.padY,
+      left: x,
+      top: y,
+      right: box.inputSize - width - x,
+      bottom: box.inputSize - height - y,
       background: { r: 0, g: 0, b: 0 },
     })
     .raw()
     .toBuffer({ resolveWithObject: true });
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
-}
-
-/** A region that reaches past the image on every side (`zoomOutRegion`) as an image: black border. */
-async function withBorder(image: RgbImage, region: Region): Promise<RgbImage> {
-  const left = -region.left;
-  const top = -region.top;
-  const { data, info } = await sharp(image.data, {
-    raw: { width: image.width, height: image.height, channels: 3 },
-  })
-    .extend({
-      left,
-      top,
-      right: region.width - image.width - left,
-      bottom: region.height - image.height - top,
-      background: { r: 0, g: 0, b: 0 },
-    })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-  };
 }
 
 function validate(options: DetectionSettings): void {

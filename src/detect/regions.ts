@@ -60,7 +60,7 @@ const ZOOM_OUT_MARGIN = 0.25;
 /**
  * The whole image with a black border all round: the retry when nothing was found. BlazeFace
  * misses faces that fill the whole picture (a tight face crop or a close-up selfie: 81 of the
- * 2133 UTKFace test images); seen smaller, inside a border, 80 of those 81 are found. The region
+ * 2133 UTKFace test images); seen smaller, inside a border, 79 of those 81 are found. The region
  * reaches past the image (negative left/top), so each platform pads with black when it reads it.
  */
 export function zoomOutRegion(width: number, height: number): Region {
