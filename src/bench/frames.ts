@@ -5,17 +5,10 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
+import type { Box } from '../detect/blazeface.js';
 
 export const FRAME_WIDTH = 640;
 export const FRAME_HEIGHT = 480;
-
-/** A face's box in pixels of its photo. */
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
 
 /** The sample photos (real photos with several faces each). */
 export function samplePhotos(): string[] {

@@ -4,14 +4,15 @@
  */
 import { basename } from 'node:path';
 import { evaluate } from './evaluate.js';
-import { openLayout } from './layouts/index.js';
+import { openLayout, type LayoutOptions } from './layouts/index.js';
 import { createPredictor } from './predictors.js';
 import type { EvalReport } from './report.js';
 
 export { LAYOUTS, type Layout } from './layouts/index.js';
 export type { EvalReport } from './report.js';
 
-export interface EvaluateDatasetOptions {
+/** What to score and how; the layout's own options (`labels`, `usage`, `task`, `only`) are `LayoutOptions`. */
+export interface EvaluateDatasetOptions extends LayoutOptions {
   /** `utkface`, `ferplus`, `fer2013-csv` or `folders`. */
   layout: string;
   /** The dataset folder, archive or CSV file. */
@@ -28,14 +29,6 @@ export interface EvaluateDatasetOptions {
   batch?: number;
   /** ONNX Runtime threads (default: all cores). */
   threads?: number;
-  /** `ferplus`: the original 7-class labels CSV. */
-  labels?: string;
-  /** `fer2013-csv`: the `Usage` to keep. */
-  usage?: string;
-  /** `folders`: `emotion`, `gender` or `ethnicity`. */
-  task?: string;
-  /** A file of sample names, one per line: score only those (e.g. a test split). */
-  only?: string;
   onProgress?: (done: number, skipped: number) => void;
 }
 
