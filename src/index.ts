@@ -26,8 +26,16 @@ export {
   type CropGeometry,
   type DatasetName,
   type ModelContract,
+  type ModelOutput,
 } from './attributes/contract.js';
-export type { AgeEstimate, FaceAttributes, LabelEstimate, RawOutputs } from './attributes/decode.js';
+export type {
+  AgeEstimate,
+  BinaryAttribute,
+  BinaryAttributes,
+  FaceAttributes,
+  LabelEstimate,
+  RawOutputs,
+} from './attributes/decode.js';
 export { evaluateDataset, LAYOUTS, type EvalReport, type EvaluateDatasetOptions } from './eval/index.js';
 export { runBench, type BenchOptions } from './bench/index.js';
 export type { BenchReport } from './bench/report.js';

@@ -14,6 +14,17 @@ export interface CropGeometry {
 
 export type DatasetName = 'utkface' | 'fer';
 
+/**
+ * One ONNX output. `gaussian`: [mean, std]; `probabilities`: a softmax over `labels`;
+ * `binary`: one independent probability per label (sigmoid), with the decision `thresholds`
+ * (chosen on validation data) in the same order.
+ */
+export interface ModelOutput {
+  kind: 'gaussian' | 'probabilities' | 'binary';
+  labels: readonly string[];
+  thresholds?: readonly number[];
+}
+
 export interface ModelContract {
   name: string;
   version: number;
@@ -26,7 +37,7 @@ export interface ModelContract {
    */
   detectorEyes?: CropGeometry;
   datasetEyes: Record<DatasetName, CropGeometry>;
-  outputs: Record<string, { kind: 'gaussian' | 'probabilities'; labels: readonly string[] }>;
+  outputs: Record<string, ModelOutput>;
   files: { int8: string; fp32: string };
 }
 

@@ -22,6 +22,16 @@ export interface LabelEstimate {
   probabilities: Record<string, number>;
 }
 
+/** A yes/no attribute (smile, eyeglasses, …): its probability and the contract's decision. */
+export interface BinaryAttribute {
+  probability: number;
+  /** `probability >= threshold`, the threshold chosen on validation data (models/facemtl.json). */
+  present: boolean;
+}
+
+/** The binary attributes of models that have them (`attributes` output), by name. */
+export type BinaryAttributes = Record<string, BinaryAttribute>;
+
 export interface FaceAttributes {
   age: AgeEstimate;
   gender: { label: string; probability: number };
@@ -30,6 +40,8 @@ export interface FaceAttributes {
   emotion: LabelEstimate;
   /** The head trained on the original FER2013 labels, when the model has it. */
   emotionFer2013?: LabelEstimate;
+  /** smile, eyeglasses, makeup, lipstick, beard, moustache, sideburns; absent on older models. */
+  attributes?: BinaryAttributes;
 }
 
 const Z_90 = 1.645;
@@ -51,7 +63,24 @@ export function decodeAttributes(raw: RawOutputs, contract: Pick<ModelContract, 
   if (raw.emotion_fer2013 && contract.outputs.emotion_fer2013) {
     attributes.emotionFer2013 = labelled(raw, 'emotion_fer2013', contract);
   }
+  const binary = contract.outputs.attributes;
+  if (raw.attributes && binary?.kind === 'binary') {
+    attributes.attributes = binaryAttributes(raw.attributes, binary.labels, binary.thresholds);
+  }
   return attributes;
+}
+
+function binaryAttributes(
+  values: number[],
+  labels: readonly string[],
+  thresholds: readonly number[] = [],
+): BinaryAttributes {
+  return Object.fromEntries(
+    labels.map((label, index) => [
+      label,
+      { probability: round(values[index], 4), present: values[index] >= (thresholds[index] ?? 0.5) },
+    ]),
+  );
 }
 
 function labelled(raw: RawOutputs, name: string, contract: Pick<ModelContract, 'outputs'>): LabelEstimate {

@@ -44,6 +44,7 @@ export function toFace(detection: Detection, attributes: FaceAttributes, raw: Ra
     gender: attributes.gender,
     ethnicity: attributes.ethnicity,
     emotion: attributes.emotion,
+    ...(attributes.attributes ? { attributes: attributes.attributes } : {}),
   };
   Object.defineProperty(face, 'raw', { value: raw, enumerable: false });
   return face;

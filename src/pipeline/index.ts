@@ -10,6 +10,7 @@ import type { ModelContract } from '../attributes/contract.js';
 import {
   decodeAttributes,
   type FaceAttributes,
+  type BinaryAttributes,
   type LabelEstimate,
   type RawOutputs,
 } from '../attributes/decode.js';
@@ -38,6 +39,11 @@ export interface Face {
   gender: { label: string; probability: number };
   ethnicity: LabelEstimate;
   emotion: LabelEstimate;
+  /**
+   * Yes/no attributes by name (smile, eyeglasses, makeup, lipstick, beard, moustache,
+   * sideburns), each `{ probability, present }`; absent when the model has no such output.
+   */
+  attributes?: BinaryAttributes;
   /**
    * The model's raw outputs (output name → values). Not enumerable: left out of JSON, there for
    * evaluation and debugging.
