@@ -8,6 +8,9 @@ import { register as registerBench } from './bench.js';
 import { register as registerAnalyze } from './analyze.js';
 import { register as registerVideo } from './video.js';
 import { register as registerExplain } from './explain.js';
+import { register as registerWorker } from './worker.js';
+import { register as registerSubmit } from './submit.js';
+import { register as registerStatus } from './status.js';
 
 export function registerCommands(program: Command): void {
   registerServe(program);
@@ -16,5 +19,8 @@ export function registerCommands(program: Command): void {
   registerAnalyze(program);
   registerVideo(program);
   registerExplain(program);
+  registerWorker(program);
+  registerSubmit(program);
+  registerStatus(program);
   void program;
 }

@@ -1,0 +1,60 @@
+/**
+ * Redis connections for the queue commands. A wrong or unreachable `--redis` URL is a one-line
+ * error at start-up (no endless reconnect loop before anything ran); once connected, a long-running
+ * worker rides out a Redis restart by reconnecting with backoff, as BullMQ expects.
+ */
+import { Redis } from 'ioredis';
+
+/** The queue every command uses unless told otherwise. */
+export const DEFAULT_QUEUE = 'facemtl';
+
+export interface RedisTarget {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). */
+  url: string;
+}
+
+/** `host:port` of a Redis URL, for messages: never the password. */
+export function describeRedis(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || 6379}`;
+}
+
+/** Throws a one-line error unless `url` is a redis:// or rediss:// URL. */
+export function checkRedisUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`--redis: not a URL: ${url} (expected redis://host:port)`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw new Error(`--redis: expected a redis:// or rediss:// URL, got ${parsed.protocol}//`);
+  return url;
+}
+
+/**
+ * A connected client. `maxRetriesPerRequest: null` is what BullMQ requires for blocking
+ * connections (workers, queue events); the first connection attempt fails fast either way.
+ */
+export async function connectRedis(url: string, connectTimeoutMs = 5000): Promise<Redis> {
+  checkRedisUrl(url);
+  let connected = false;
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    connectTimeout: connectTimeoutMs,
+    // Before the first success: give up at once. After: reconnect with backoff up to 5 s.
+    retryStrategy: (times) => (connected ? Math.min(times * 200, 5000) : null),
+  });
+  // Without a listener ioredis prints every reconnect error; the callers report what matters.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot connect to Redis at ${describeRedis(url)}: ${reason}`);
+  }
+  connected = true;
+  return client;
+}
