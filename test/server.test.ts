@@ -4,6 +4,7 @@
  * the real server on a loopback port chosen by the OS.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,9 +15,45 @@ import {
   type RunningServer,
   type StartServerOptions,
 } from '../src/server/index.js';
+import { ERROR_STATUSES } from '../src/server/schemas.js';
+import { checkedFetch } from './fixtures/openapi.js';
+
+/** Every response of these tests is checked against the server's own /openapi.json. */
+const fetch = checkedFetch();
 
 const SAMPLE = 'node_modules/@vladmandic/face-api/demo/sample1.jpg';
 const sampleBytes = readFileSync(SAMPLE);
+
+const contract = JSON.parse(readFileSync('models/facemtl.json', 'utf8')) as {
+  outputs: Record<string, { labels: string[] }>;
+};
+
+/** A face in the library's JSON shape, labels from the contract (the response schema needs all keys). */
+function fakeFace(score: number) {
+  const spread = (labels: string[]) => ({
+    label: labels[0],
+    probabilities: Object.fromEntries(labels.map((label, i) => [label, i === 0 ? 1 : 0])),
+  });
+  const point = { x: 1, y: 2 };
+  return {
+    box: { x: 1, y: 2, width: 30, height: 30 },
+    score,
+    landmarks: {
+      rightEye: point,
+      leftEye: point,
+      noseTip: point,
+      mouth: point,
+      rightEar: point,
+      leftEar: point,
+    },
+    age: { years: 30, low: 20, high: 40, std: 6 },
+    gender: { label: contract.outputs.gender.labels[0], probability: 0.9 },
+    ethnicity: spread(contract.outputs.ethnicity.labels),
+    emotion: spread(contract.outputs.emotion.labels),
+    attributes: { smile: { probability: 0.8, present: true } },
+  };
+}
+const FAKE_RESULT = { width: 10, height: 20, faces: [fakeFace(0.9), fakeFace(0.8)] };
 
 /** A fake analyzer: records calls and concurrency, optionally waits `delayMs` or until released. */
 class FakeAnalyzer implements ImageAnalyzer {
@@ -24,6 +61,8 @@ class FakeAnalyzer implements ImageAnalyzer {
   running = 0;
   maxRunning = 0;
   delayMs = 0;
+  /** Stop at the request's deadline (like an analyzer that honours the signal). */
+  honourSignal = false;
   failWith: Error | null = null;
   private gate: Promise<void> | null = null;
   private openGate: () => void = () => {};
@@ -37,15 +76,28 @@ class FakeAnalyzer implements ImageAnalyzer {
     this.gate = null;
   }
 
-  async analyze(image: Uint8Array): Promise<{ width: number; height: number; faces: object[] }> {
+  async analyze(
+    image: Uint8Array,
+    limits: { signal: AbortSignal },
+  ): Promise<{ width: number; height: number; faces: object[] }> {
     this.calls.push(image);
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
       if (this.gate) await this.gate;
-      if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+      if (this.delayMs > 0) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, this.delayMs);
+          if (this.honourSignal) {
+            limits.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(limits.signal.reason as Error);
+            });
+          }
+        });
+      }
       if (this.failWith) throw this.failWith;
-      return { width: 10, height: 20, faces: [{ score: 0.9 }, { score: 0.8 }] };
+      return FAKE_RESULT;
     } finally {
       this.running--;
     }
@@ -120,7 +172,7 @@ describe('facemtl serve API (fake analyzer)', () => {
 
     const raw = await postImage(url, sampleBytes);
     expect(raw.status).toBe(200);
-    expect(await raw.json()).toEqual({ width: 10, height: 20, faces: [{ score: 0.9 }, { score: 0.8 }] });
+    expect(await raw.json()).toEqual(FAKE_RESULT);
     expect(Buffer.from(analyzer.calls[0]).equals(sampleBytes)).toBe(true);
 
     const form = new FormData();
@@ -257,6 +309,7 @@ describe('facemtl serve API (fake analyzer)', () => {
     expect((await detector.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
 
     expect((await fetch(`${url}/models/README.md`)).status).toBe(404);
+    expect((await fetch(`${url}/models/metrics.json`)).status).toBe(404);
     expect((await fetch(`${url}/models/..%2Fpackage.json`)).status).toBe(404);
     expect(
       (await fetch(`${url}/models/blazeface/face_detection_front_128x128_barracuda.onnx.meta`)).status,
@@ -273,6 +326,7 @@ describe('facemtl serve API (fake analyzer)', () => {
     const webRoot = mkdtempSync(path.join(os.tmpdir(), 'facemtl-web-'));
     try {
       writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>demo</title>');
+      writeFileSync(path.join(webRoot, '.env'), 'SECRET=1');
       const { url: url2 } = await start(new FakeAnalyzer(), {
         webRoot: path.relative(process.cwd(), webRoot),
       });
@@ -280,6 +334,7 @@ describe('facemtl serve API (fake analyzer)', () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<title>demo</title>');
       expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      await expectError(await fetch(`${url2}/.env`), 404, 'not_found');
     } finally {
       rmSync(webRoot, { recursive: true, force: true });
     }
@@ -316,3 +371,244 @@ async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs = 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+  /** Milliseconds from connecting to the end of the response. */
+  ms: number;
+}
+
+/**
+ * Writes `data` on a raw TCP connection and reads one HTTP response (null when the server closes
+ * without answering). The socket stays open until then, like a stalled or slow client.
+ */
+function rawRequest(
+  url: string,
+  data: string | Buffer,
+): { socket: net.Socket; response: Promise<RawResponse | null> } {
+  const { hostname, port } = new URL(url);
+  const began = performance.now();
+  const socket = net.connect(Number(port), hostname);
+  socket.on('error', () => {});
+  socket.write(data);
+  const response = new Promise<RawResponse | null>((resolve) => {
+    let received = Buffer.alloc(0);
+    const parse = () => {
+      const text = received.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return null;
+      const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+      const headers = new Headers(lines.map((line) => line.split(/:\s*/, 2) as [string, string]));
+      const body = received.subarray(end + 4);
+      const length = Number(headers.get('content-length') ?? NaN);
+      if (!(body.length >= length)) return null;
+      return {
+        status: Number(statusLine.split(' ')[1]),
+        headers,
+        body: body.toString('utf8'),
+        ms: performance.now() - began,
+      };
+    };
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const parsed = parse();
+      if (parsed) resolve(parsed);
+    });
+    socket.on('close', () => resolve(parse()));
+  });
+  return { socket, response };
+}
+
+const headersOf = (url: string, type: string, length: number) =>
+  `POST /v1/analyze HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n\r\n`;
+
+/** The value of one Prometheus series in the server's /metrics, 0 when absent. */
+async function metric(url: string, series: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+/** A raw response, checked against the document like every fetched one. */
+function checkRaw(url: string, response: RawResponse | null, path = '/v1/analyze'): RawResponse {
+  expect(response).not.toBeNull();
+  const checker = fetch.checkers.get(new URL(url).origin)!;
+  checker.check('POST', `${url}${path}`, response!.status, response!.headers, response!.body);
+  return response!;
+}
+
+describe('facemtl serve against careless and hostile clients (fake analyzer)', () => {
+  it('refuses with 503 before reading the body once every place is taken, uploads included', async () => {
+    const analyzer = new FakeAnalyzer();
+    const { url } = await start(analyzer, { maxConcurrent: 1, maxQueued: 1, timeoutMs: 10_000 });
+    analyzer.hold();
+    const running = postImage(url, sampleBytes);
+    // A slow upload holds the one waiting place while its body trickles in.
+    const slow = rawRequest(url, headersOf(url, 'image/jpeg', 100_000) + 'x'.repeat(10));
+    await waitFor(async () => {
+      const health = (await (await fetch(`${url}/healthz`)).json()) as { active: number; uploading: number };
+      return health.active === 1 && health.uploading === 1;
+    });
+
+    // Headers only, 5 MB announced: answered without the body ever being sent.
+    const refused = rawRequest(url, headersOf(url, 'image/jpeg', 5_000_000));
+    const answer = checkRaw(url, await refused.response);
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.body).error.code).toBe('busy');
+    expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    refused.socket.destroy();
+
+    analyzer.release();
+    expect((await running).status).toBe(200);
+    slow.socket.destroy();
+    await waitFor(async () => {
+      const health = (await (await fetch(`${url}/healthz`)).json()) as { uploading: number; queued: number };
+      return health.uploading === 0 && health.queued === 0;
+    });
+    expect((await postImage(url, sampleBytes)).status).toBe(200);
+    expect(analyzer.calls).toHaveLength(2);
+  });
+
+  it('answers stalled headers and stalled bodies with a 408 JSON error within the timeout', async () => {
+    const analyzer = new FakeAnalyzer();
+    const { url } = await start(analyzer, { timeoutMs: 600 });
+    await fetch(`${url}/healthz`); // loads the document for checkRaw
+    const stalledHeaders = rawRequest(url, `POST /v1/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: ima`);
+    const stalledBody = rawRequest(url, headersOf(url, 'image/jpeg', 1000) + 'x'.repeat(10));
+    for (const { response } of [stalledHeaders, stalledBody]) {
+      const answer = checkRaw(url, await response);
+      expect(answer.status).toBe(408);
+      expect(JSON.parse(answer.body).error.code).toBe('request_timeout');
+      expect(answer.ms).toBeGreaterThanOrEqual(500);
+      expect(answer.ms).toBeLessThan(3000); // the timeout plus Node's check interval, not 30 s or more
+    }
+    expect(await metric(url, 'facemtl_errors_total{code="request_timeout"}')).toBe(2);
+    expect(await metric(url, 'facemtl_errors_total{code="internal"}')).toBe(0);
+    expect(analyzer.calls).toHaveLength(0);
+  });
+
+  it('closes connections beyond --max-connections at once and serves again when they go', async () => {
+    const { url } = await start(new FakeAnalyzer(), { maxConnections: 2 });
+    const idle = [rawRequest(url, ''), rawRequest(url, '')];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const extra = rawRequest(url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await extra.response).toBeNull();
+    for (const { socket } of idle) socket.destroy();
+    await waitFor(async () => {
+      const probe = rawRequest(url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      return (await probe.response)?.status === 200;
+    });
+  });
+
+  it('answers broken multipart bodies, two files and aborted uploads with 400, never `internal`', async () => {
+    const analyzer = new FakeAnalyzer();
+    const { url } = await start(analyzer);
+    const multipart = (boundary: string, body: string) =>
+      postImage(url, body, boundary ? `multipart/form-data; boundary=${boundary}` : 'multipart/form-data');
+    const part = (boundary: string, name: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\n` +
+      `Content-Type: image/jpeg\r\n\r\n${'x'.repeat(100)}\r\n`;
+
+    await expectError(await multipart('', part('b', 'image') + '--b--\r\n'), 400, 'bad_multipart');
+    await expectError(await multipart('other', part('b', 'image') + '--b--\r\n'), 400, 'bad_multipart');
+    await expectError(await multipart('b', part('b', 'image').slice(0, 120)), 400, 'bad_multipart');
+    await expectError(await multipart('b', '\u0000\u00ff random bytes \r\n\r\n--'), 400, 'bad_multipart');
+    const twoFiles = new FormData();
+    twoFiles.append('a', new Blob([sampleBytes], { type: 'image/jpeg' }), 'a.jpg');
+    twoFiles.append('b', new Blob([sampleBytes], { type: 'image/jpeg' }), 'b.jpg');
+    await expectError(await postForm(url, twoFiles), 400, 'too_many_files');
+
+    // Clients that give up half-way through their body, raw and multipart.
+    for (const head of [
+      headersOf(url, 'image/jpeg', 100_000),
+      headersOf(url, 'multipart/form-data; boundary=b', 100_000) + part('b', 'image'),
+    ]) {
+      const aborted = rawRequest(url, head + 'x'.repeat(1000));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      aborted.socket.destroy();
+    }
+    await waitFor(async () => (await metric(url, 'facemtl_errors_total{code="aborted"}')) === 2);
+    expect(await metric(url, 'facemtl_errors_total{code="internal"}')).toBe(0);
+    expect(analyzer.calls).toHaveLength(0);
+    expect((await postImage(url, sampleBytes)).status).toBe(200);
+  });
+
+  it('parses media types with parameters and any case, and answers OPTIONS/HEAD with 405', async () => {
+    const { url } = await start(new FakeAnalyzer());
+    for (const type of ['image/jpeg; charset=binary', 'IMAGE/PNG', 'application/octet-stream; foo=bar']) {
+      expect((await postImage(url, sampleBytes, type)).status, type).toBe(200);
+    }
+    for (const type of ['text/plain; x=image/jpeg', 'image/', 'imagex/jpeg']) {
+      await expectError(await postImage(url, sampleBytes, type), 415, 'unsupported_media_type');
+    }
+    for (const method of ['OPTIONS', 'DELETE']) {
+      const response = await fetch(`${url}/v1/analyze`, { method });
+      expect(response.headers.get('allow')).toBe('POST');
+      await expectError(response, 405, 'method_not_allowed');
+    }
+    const head = await fetch(`${url}/v1/analyze`, { method: 'HEAD' });
+    expect(head.status).toBe(405);
+  });
+
+  it('counts a job still running past its deadline in Retry-After and in the places it holds', async () => {
+    const analyzer = new FakeAnalyzer();
+    analyzer.delayMs = 4000;
+    const { url } = await start(analyzer, { maxConcurrent: 1, maxQueued: 0, timeoutMs: 1000 });
+    const began = performance.now();
+    await expectError(await postImage(url, sampleBytes), 504, 'timeout');
+    await new Promise((resolve) => setTimeout(resolve, 2100 - (performance.now() - began)));
+
+    // The overdue job still holds the only slot: refused, and told to wait about as long as it has run.
+    const refused = await postImage(url, sampleBytes);
+    await expectError(refused, 503, 'busy');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(2);
+    expect(await metric(url, 'facemtl_inferences_overdue')).toBe(1);
+    expect(analyzer.maxRunning).toBe(1);
+  });
+
+  it('gives the slot back at the deadline when the analyzer honours the abort signal', async () => {
+    const analyzer = new FakeAnalyzer();
+    analyzer.delayMs = 5000;
+    analyzer.honourSignal = true;
+    const { url } = await start(analyzer, { maxConcurrent: 1, maxQueued: 0, timeoutMs: 400 });
+    const began = performance.now();
+    await expectError(await postImage(url, sampleBytes), 504, 'timeout');
+    analyzer.delayMs = 0;
+    expect((await postImage(url, sampleBytes)).status).toBe(200);
+    expect(performance.now() - began).toBeLessThan(4000);
+  });
+
+  it('says what is wrong with an image in its own words, not the decoder’s', async () => {
+    const analyzer = new FakeAnalyzer();
+    const { url } = await start(analyzer);
+    analyzer.failWith = new ImageError('corrupt', 'corrupt image (VipsJpeg: Premature end of JPEG file)');
+    const corrupt = await expectError(await postImage(url, sampleBytes), 400, 'corrupt_image');
+    expect(corrupt.error.message).toBe('the image data is corrupt or truncated');
+    analyzer.failWith = new ImageError('unsupported', 'glib: XML parse error: Error domain 1 code 4');
+    const svg = await expectError(await postImage(url, sampleBytes), 415, 'unsupported_image');
+    expect(svg.error.message).not.toMatch(/glib|XML/);
+    analyzer.failWith = new ImageError('unsupported', 'SVG is not accepted: only raster formats are');
+    const clean = await expectError(await postImage(url, sampleBytes), 415, 'unsupported_image');
+    expect(clean.error.message).toBe('SVG is not accepted: only raster formats are');
+  });
+
+  it('documents every error status it answers, and the optional face attributes', async () => {
+    const { url } = await start(new FakeAnalyzer());
+    const checker = (await fetch(`${url}/healthz`), fetch.checkers.get(new URL(url).origin)!);
+    const documented = new Set(
+      Object.values(checker.document.paths).flatMap((methods) =>
+        Object.values(methods).flatMap((operation) => Object.keys(operation.responses)),
+      ),
+    );
+    for (const status of Object.keys(ERROR_STATUSES)) expect(documented, status).toContain(status);
+    const face = checker.document.components.schemas.Face as { properties: Record<string, unknown> };
+    expect(face.properties).toHaveProperty('attributes');
+    const analyze = checker.document.paths['/v1/analyze'];
+    expect(Object.keys(analyze.post.responses).sort()).toEqual(
+      ['200', '400', '408', '413', '415', '422', '431', '500', '503', '504'].sort(),
+    );
+    expect(analyze.options.responses).toHaveProperty('405');
+  });
+});

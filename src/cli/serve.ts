@@ -8,7 +8,7 @@ import { DEFAULT_SERVER_OPTIONS, startServer } from '../server/index.js';
 import { addModelOptions, choice, integer } from './options.js';
 
 /** Accepts `10485760`, `10mb`, `512kb`. */
-function byteSize(value: string): number {
+export function byteSize(value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(value.trim());
   if (!match) throw new InvalidArgumentError('expected a size such as 10mb, 512kb or 1048576');
   const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b'];
@@ -25,6 +25,7 @@ interface ServeFlags {
   concurrency: number;
   queue: number;
   timeout: number;
+  maxConnections: number;
   web: string | undefined;
   log: boolean;
   model: string | undefined;
@@ -54,15 +55,21 @@ export function register(program: Command): void {
     )
     .option(
       '--queue <n>',
-      'analyses that may wait; beyond that: 503 + Retry-After',
+      'requests that may wait (uploading or queued); beyond that: 503 + Retry-After',
       integer('--queue', 0),
       defaults.maxQueued,
     )
     .option(
       '--timeout <ms>',
-      'request timeout in milliseconds (503/504 after it)',
+      'request timeout in ms: headers and body within it (else 408), the answer within it (503/504)',
       integer('--timeout', 1),
       defaults.timeoutMs,
+    )
+    .option(
+      '--max-connections <n>',
+      'open connections (idle and slow ones included); more are closed at once',
+      integer('--max-connections', 1),
+      defaults.maxConnections,
     )
     .option('--web <dir>', 'built browser demo to serve at / (default: web/dist when built)')
     .option('--log', 'log one line per request (never the image)', false)
@@ -81,6 +88,7 @@ export function register(program: Command): void {
         maxConcurrent: flags.concurrency,
         maxQueued: flags.queue,
         timeoutMs: flags.timeout,
+        maxConnections: flags.maxConnections,
         webRoot: flags.web,
         logRequests: flags.log,
         analyzerOptions: {

@@ -31,7 +31,7 @@ const BLAZEFACE_DIR = path.join(
 export function assetMounts(): AssetMount[] {
   return [
     { prefix: '/models/blazeface/', dir: BLAZEFACE_DIR, files: /^[\w.-]+\.onnx$/ },
-    { prefix: '/models/', dir: MODELS_DIR, files: /^[\w.-]+\.(onnx|json)$/ },
+    { prefix: '/models/', dir: MODELS_DIR, files: /^(facemtl\.json|[\w.-]+\.onnx)$/ },
   ];
 }
 

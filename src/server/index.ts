@@ -9,7 +9,7 @@ import { loadContract, type ModelContract } from '../attributes/contract.js';
 import { FaceAnalyzer, type FaceAnalyzerOptions } from '../pipeline/index.js';
 import { createApp, type ImageAnalyzer } from './app.js';
 import { DEFAULT_WEB_ROOT, PACKAGE_ROOT } from './assets.js';
-import type { ContractLabels } from './openapi.js';
+import type { ContractLabels } from './schemas.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 
 export { createApp, type ImageAnalyzer } from './app.js';
@@ -74,7 +74,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
 function contractLabels(contract: ModelContract): ContractLabels {
   const labels = (name: string) => contract.outputs[name].labels;
-  return { gender: labels('gender'), ethnicity: labels('ethnicity'), emotion: labels('emotion') };
+  const binary = contract.outputs.attributes;
+  return {
+    gender: labels('gender'),
+    ethnicity: labels('ethnicity'),
+    emotion: labels('emotion'),
+    ...(binary?.kind === 'binary' ? { attributes: binary.labels } : {}),
+  };
 }
 
 function packageVersion(): string {

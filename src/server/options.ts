@@ -11,10 +11,18 @@ export interface ServerLimits {
   maxPixels: number;
   /** Analyses that may run at the same time. */
   maxConcurrent: number;
-  /** Analyses that may wait for a slot; beyond that the server answers 503 with Retry-After. */
+  /**
+   * Requests that may wait beyond the running ones (their body arriving or waiting for a slot);
+   * beyond that the server answers 503 with Retry-After before reading the body.
+   */
   maxQueued: number;
-  /** Time a request may spend waiting and being analysed before it is answered 503/504, in ms. */
+  /**
+   * Time for a request, in ms: its headers and body must arrive within it (else 408), and its wait
+   * and analysis must end within it, counted from its arrival (else 503 while waiting, 504 running).
+   */
   timeoutMs: number;
+  /** Open connections (idle keep-alive and slow ones included); more are closed at once. */
+  maxConnections: number;
 }
 
 export interface ServerOptions extends ServerLimits {
@@ -34,6 +42,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   maxConcurrent: 2,
   maxQueued: 16,
   timeoutMs: 30_000,
+  maxConnections: 256,
 };
 
 export const DEFAULT_SERVER_OPTIONS: Readonly<Omit<ServerOptions, 'webRoot'>> = {
@@ -53,7 +62,13 @@ export function resolveServerOptions(
     webRoot: defaultWebRoot,
     ...stripUndefined(options),
   };
-  const positive: (keyof ServerLimits)[] = ['maxBodyBytes', 'maxPixels', 'maxConcurrent', 'timeoutMs'];
+  const positive: (keyof ServerLimits)[] = [
+    'maxBodyBytes',
+    'maxPixels',
+    'maxConcurrent',
+    'timeoutMs',
+    'maxConnections',
+  ];
   for (const name of positive) {
     if (!Number.isFinite(resolved[name]) || resolved[name] <= 0) {
       throw new RangeError(`${name} must be a positive number, got ${resolved[name]}`);
