@@ -47,13 +47,15 @@ export async function connectRedis(url: string, connectTimeoutMs = 5000): Promis
     retryStrategy: (times) => (connected ? Math.min(times * 200, 5000) : null),
   });
   // Without a listener ioredis prints every reconnect error; the callers report what matters.
-  client.on('error', () => {});
+  let lastError: Error | undefined;
+  client.on('error', (error: Error) => (lastError = error));
   try {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot connect to Redis at ${describeRedis(url)}: ${reason}`);
+    // connect() rejects with "Connection is closed."; the socket's error says why.
+    const reason = (lastError ?? (error as Error)).message;
+    throw new Error(`cannot connect to Redis at ${describeRedis(url)}: ${reason}`, { cause: error });
   }
   connected = true;
   return client;

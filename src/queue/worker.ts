@@ -146,9 +146,9 @@ export class AnalysisWorker {
       try {
         bytes = await readImageBytes(data.path);
       } catch (error) {
-        // Shared storage can be briefly unavailable: retried with backoff.
+        // Shared storage can be briefly unavailable: retried with backoff (not an UnrecoverableError).
         await this.markError(job, { code: 'unreadable', permanent: false }, true);
-        throw new Error(error instanceof Error ? error.message : String(error));
+        throw error;
       }
     } else return this.fail(job, 'unsupported', 'the job has neither an image nor a path');
 
