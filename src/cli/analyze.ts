@@ -1,16 +1,18 @@
 /**
  * `facemtl analyze <files|folders…>`: faces and their attributes in images, as a table, JSON or
- * CSV, optionally with annotated copies. A file that cannot be analysed gets a one-line reason and
- * the batch goes on; the exit code is 1 when any file failed.
+ * CSV, optionally with annotated copies. A file or folder that cannot be read or analysed gets a
+ * one-line reason and the batch goes on; the exit code is 1 when any of them failed.
  */
+import type { Dirent, Stats } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import sharp from 'sharp';
-import { loadImage } from '../image/load.js';
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, fileErrorReason, loadImage } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
 import { FaceAnalyzer, type Analysis, type Face } from '../pipeline/index.js';
 import { addModelOptions, choice, fraction, integer } from './options.js';
+import { Progress } from './progress.js';
 
 const IMAGE_EXTENSIONS = new Set([
   '.jpg',
@@ -38,11 +40,22 @@ interface AnalyzeFlags {
   minFaceSize: number;
   tiles?: number;
   maxPixels: number;
+  maxBytes: number;
   progress: boolean;
 }
 
-/** One file's outcome: the analysis, or why there is none. */
-type FileResult = { file: string } & (Analysis | { error: { code: string; message: string } });
+interface FileError {
+  error: { code: string; message: string };
+}
+
+/**
+ * One file's outcome: the analysis (with `annotateError` when its annotated copy could not be
+ * written), or why there is none.
+ */
+export type FileResult = { file: string } & ((Analysis & { annotateError?: string }) | FileError);
+
+/** A file to analyse, or an entry found unreadable while searching the folders. */
+type Candidate = { file: string } & Partial<FileError>;
 
 export function register(program: Command): void {
   addModelOptions(program.command('analyze'))
@@ -71,11 +84,15 @@ export function register(program: Command): void {
       '--max-pixels <n>',
       'refuse images larger than N pixels (checked before decoding)',
       integer('--max-pixels', 1),
-      100_000_000,
+      DEFAULT_MAX_PIXELS,
+    )
+    .option(
+      '--max-bytes <n>',
+      'refuse files larger than N bytes (checked before reading)',
+      integer('--max-bytes', 1),
+      DEFAULT_MAX_BYTES,
     )
     .option('--no-progress', 'no progress bar on stderr (it only shows on a terminal anyway)')
-    // Usage errors (bad option values, missing arguments) exit with 2, like other CLI errors.
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (inputs: string[], flags: AnalyzeFlags) => {
       if (flags.json && flags.csv) throw new InvalidArgumentError('choose one of --json and --csv');
       process.exitCode = await runAnalyze(inputs, flags);
@@ -83,8 +100,8 @@ export function register(program: Command): void {
 }
 
 async function runAnalyze(inputs: string[], flags: AnalyzeFlags): Promise<number> {
-  const files = await expandInputs(inputs);
-  if (files.length === 0) throw new InvalidArgumentError('no image files found in the given folders');
+  const candidates = await expandInputs(inputs);
+  if (candidates.length === 0) throw new InvalidArgumentError('no image files found in the given folders');
   const analyzer = await FaceAnalyzer.create({
     modelPath: flags.model,
     precision: flags.precision,
@@ -96,26 +113,34 @@ async function runAnalyze(inputs: string[], flags: AnalyzeFlags): Promise<number
     tiles: flags.tiles,
   });
   if (flags.annotate) await mkdir(flags.annotate, { recursive: true });
-  const progress = new ProgressBar(files.length, flags.progress && files.length > 1);
+  const progress = new Progress({
+    label: 'analyze',
+    total: candidates.length,
+    unit: 'images',
+    enabled: flags.progress && candidates.length > 1,
+  });
   const results: FileResult[] = [];
   const annotatedNames = new Set<string>();
   try {
     if (flags.csv) process.stdout.write(CSV_HEADER.join(',') + '\n');
-    for (const file of files) {
-      const result = await analyzeFile(analyzer, file, flags, annotatedNames);
+    for (const candidate of candidates) {
+      const result = candidate.error
+        ? { file: candidate.file, error: candidate.error }
+        : await analyzeFile(analyzer, candidate.file, flags, annotatedNames);
       results.push(result);
       progress.clear();
       if ('error' in result) console.error(`facemtl: ${result.error.message}`);
+      else if (result.annotateError) console.error(`facemtl: ${result.annotateError}`);
       if (flags.csv) process.stdout.write(csvRows(result).join('\n') + '\n');
       else if (!flags.json) process.stdout.write(tableRows(result).join('\n') + '\n');
       progress.tick();
     }
   } finally {
-    progress.clear();
+    progress.done();
     await analyzer.dispose();
   }
   if (flags.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-  return results.some((result) => 'error' in result) ? 1 : 0;
+  return results.some((result) => 'error' in result || result.annotateError) ? 1 : 0;
 }
 
 async function analyzeFile(
@@ -124,38 +149,94 @@ async function analyzeFile(
   flags: AnalyzeFlags,
   annotatedNames: Set<string>,
 ): Promise<FileResult> {
+  let image: RgbImage;
+  let analysis: Analysis;
   try {
-    const image = await loadImage(file, { maxPixels: flags.maxPixels });
-    const analysis = await analyzer.analyzeFrame(image);
-    if (flags.annotate)
-      await writeAnnotated(image, analysis, join(flags.annotate, uniqueName(file, annotatedNames)));
-    return { file, ...analysis };
+    image = await loadImage(file, { maxPixels: flags.maxPixels, maxBytes: flags.maxBytes });
+    analysis = await analyzer.analyzeFrame(image);
   } catch (error) {
     const code =
       typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'error';
-    const message = error instanceof Error ? error.message : String(error);
-    // Loader messages already name the file; others get it in front.
-    return { file, error: { code, message: message.startsWith(file) ? message : `${file}: ${message}` } };
+    return errorResult(file, code, (error instanceof Error ? error.message : String(error)).split('\n')[0]);
+  }
+  if (!flags.annotate) return { file, ...analysis };
+  // A failed write loses the copy only, not the analysis.
+  const path = join(flags.annotate, uniqueName(file, annotatedNames));
+  try {
+    await writeAnnotated(image, analysis, path);
+    return { file, ...analysis };
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code
+      ? fileErrorReason(error)
+      : (error as Error).message.split('\n')[0];
+    return {
+      file,
+      ...analysis,
+      annotateError: `${file}: cannot write the annotated copy ${path}: ${reason}`,
+    };
   }
 }
 
-/** Files as given; folders → their image files, recursively, sorted. A missing path stays, to fail clearly. */
-async function expandInputs(inputs: string[]): Promise<string[]> {
-  const files: string[] = [];
+/** A file's error row. Loader messages already name the file; others get it in front. */
+export function errorResult(file: string, code: string, message: string): FileResult {
+  return { file, error: { code, message: message.startsWith(file) ? message : `${file}: ${message}` } };
+}
+
+/**
+ * Files as given (a missing or special one stays, to fail with its reason); folders → their image
+ * files, recursively, sorted. Links are followed, to files and to folders, except a link back to
+ * a folder it is in (a loop). A folder that cannot be listed becomes an entry with its reason.
+ */
+export async function expandInputs(inputs: string[]): Promise<Candidate[]> {
+  const candidates: Candidate[] = [];
   for (const input of inputs) {
     const info = await stat(input).catch(() => null);
     if (!info?.isDirectory()) {
-      files.push(input);
+      candidates.push({ file: input });
       continue;
     }
-    const entries = await readdir(input, { recursive: true, withFileTypes: true });
-    const images = entries
-      .filter((entry) => entry.isFile() && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase()))
-      .map((entry) => join(entry.parentPath, entry.name))
-      .sort();
-    files.push(...images);
+    const found: Candidate[] = [];
+    await searchFolder(input, new Set([folderKey(info)]), found);
+    candidates.push(...found.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)));
   }
-  return files;
+  return candidates;
+}
+
+const folderKey = (info: Stats) => `${info.dev}:${info.ino}`;
+const isImageName = (name: string) => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+const unreadable = (file: string, reason: string): Candidate => ({
+  file,
+  error: { code: 'unreadable', message: `${file}: ${reason}` },
+});
+
+async function searchFolder(folder: string, ancestors: Set<string>, found: Candidate[]): Promise<void> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(folder, { withFileTypes: true });
+  } catch (error) {
+    found.push(unreadable(folder, `cannot list the folder (${fileErrorReason(error)})`));
+    return;
+  }
+  for (const entry of entries) {
+    const path = join(folder, entry.name);
+    if (!entry.isDirectory() && !entry.isSymbolicLink()) {
+      // Regular files, and FIFOs or devices named like images: loadImage refuses those with a reason.
+      if (isImageName(entry.name)) found.push({ file: path });
+      continue;
+    }
+    const target = await stat(path).catch((error: unknown) => error as NodeJS.ErrnoException);
+    if (target instanceof Error) {
+      // A broken link or a link loop: reported when it is named like an image, else ignored.
+      if (isImageName(entry.name)) found.push(unreadable(path, fileErrorReason(target)));
+    } else if (target.isDirectory()) {
+      const key = folderKey(target);
+      if (ancestors.has(key))
+        found.push(unreadable(path, 'a link back to a folder it is in (a loop): skipped'));
+      else await searchFolder(path, new Set([...ancestors, key]), found);
+    } else if (isImageName(entry.name)) {
+      found.push({ file: path });
+    }
+  }
 }
 
 // ---------- output formats ----------
@@ -184,7 +265,7 @@ function tableRows(result: FileResult): string[] {
   ];
 }
 
-const CSV_HEADER = [
+export const CSV_HEADER = [
   'file',
   'face',
   'x',
@@ -204,7 +285,7 @@ const CSV_HEADER = [
   'error',
 ];
 
-function csvRows(result: FileResult): string[] {
+export function csvRows(result: FileResult): string[] {
   const row = (values: (string | number)[]) => values.map(csvField).join(',');
   const empty = Array<string>(CSV_HEADER.length - 2).fill('');
   if ('error' in result) return [row([result.file, '', ...empty.slice(1), result.error.message])];
@@ -279,36 +360,4 @@ function annotationSvg({ width, height, faces }: Analysis): string {
     );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`;
-}
-
-// ---------- progress and option parsing ----------
-
-/** `[=====     ] 12/100  3.4 images/s` on stderr, redrawn in place; only on a terminal. */
-class ProgressBar {
-  private done = 0;
-  private readonly started = performance.now();
-  private readonly enabled: boolean;
-
-  constructor(
-    private readonly total: number,
-    wanted: boolean,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-  ) {
-    this.enabled = wanted && Boolean(stream.isTTY);
-  }
-
-  tick(): void {
-    this.done++;
-    if (!this.enabled) return;
-    const width = 30;
-    const filled = Math.round((this.done / this.total) * width);
-    const rate = this.done / Math.max(1e-3, (performance.now() - this.started) / 1000);
-    this.stream.write(
-      `\r[${'='.repeat(filled)}${' '.repeat(width - filled)}] ${this.done}/${this.total}  ${rate.toFixed(1)} images/s\x1b[K`,
-    );
-  }
-
-  clear(): void {
-    if (this.enabled) this.stream.write('\r\x1b[K');
-  }
 }

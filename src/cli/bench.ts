@@ -12,6 +12,7 @@ import { loadContract } from '../attributes/contract.js';
 import { BENCH_SECTIONS, runBench, type BenchSection } from '../bench/index.js';
 import { benchMarkdown } from '../bench/report.js';
 import { memoryProbe } from '../bench/sessions.js';
+import { Progress } from './progress.js';
 
 interface BenchCliOptions {
   json?: string;
@@ -86,6 +87,8 @@ export function register(program: Command): void {
         return;
       }
       const command = ['facemtl', ...process.argv.slice(2)].join(' ');
+      // Each measured cell logs a line; the progress line below them counts cells and time.
+      const progress = new Progress({ label: 'bench', unit: 'cells' });
       const report = await runBench({
         budgetMs: options.budget,
         sections: options.only,
@@ -93,8 +96,13 @@ export function register(program: Command): void {
         baselinesDir: options.baselines,
         probeMemory: options.memory ? (files) => probeInChild(files, availableParallelism()) : undefined,
         command,
-        log: (line) => console.error(line),
+        log: (line) => {
+          progress.clear();
+          console.error(line);
+          progress.tick();
+        },
       });
+      progress.done();
       const markdown = benchMarkdown(report);
       if (options.json) {
         await mkdir(dirname(options.json), { recursive: true });

@@ -4,9 +4,9 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { evaluateDataset, LAYOUTS } from '../eval/index.js';
-import { Progress } from '../eval/progress.js';
 import { formatTable, writeReport } from '../eval/report.js';
 import { choice, integer } from './options.js';
+import { Progress } from './progress.js';
 
 interface EvalCliOptions {
   model?: string;
@@ -49,7 +49,8 @@ export function register(program: Command): void {
       'score only the samples whose file names FILE lists, one per line (e.g. training/splits/utkface-test.txt)',
     )
     .action(async (layout: string, path: string, options: EvalCliOptions) => {
-      const progress = new Progress(`eval ${layout}`);
+      // The number of samples is not known before the end (datasets are streamed): no ETA.
+      const progress = new Progress({ label: `eval ${layout}`, unit: 'samples' });
       const report = await evaluateDataset({
         layout,
         path,
@@ -63,7 +64,7 @@ export function register(program: Command): void {
         usage: options.usage,
         task: options.task,
         only: options.only,
-        onProgress: (done, skipped) => progress.update(done, skipped),
+        onProgress: (done, skipped) => progress.update(done, `${skipped} skipped`),
       });
       progress.done();
       // with `--json -` stdout carries only the JSON: everything else goes to stderr

@@ -39,7 +39,6 @@ export function register(program: Command): void {
       integer('--max-faces', 1),
       10,
     )
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (image: string, flags: ExplainFlags) => runExplain(image, flags));
 }
 

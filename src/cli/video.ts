@@ -10,6 +10,7 @@ import { annotateFrame } from '../video/annotate.js';
 import { VideoAnalyzer, type TrackSummary } from '../video/analyzer.js';
 import { isCameraDevice, probeVideo, readVideoFrames, VideoWriter } from '../video/ffmpeg.js';
 import { addModelOptions, choice, fraction, integer } from './options.js';
+import { Progress } from './progress.js';
 
 interface VideoFlags {
   json?: boolean;
@@ -77,7 +78,6 @@ export function register(program: Command): void {
     .option('--min-score <score>', 'minimum detection score, 0–1', fraction('--min-score'), 0.5)
     .option('--max-faces <n>', 'at most N faces per frame', integer('--max-faces', 1), 20)
     .option('--min-face-size <px>', 'ignore faces narrower than PX pixels', integer('--min-face-size', 0), 0)
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (source: string, flags: VideoFlags) => runVideo(source, flags));
 }
 
@@ -101,6 +101,7 @@ async function runVideo(source: string, flags: VideoFlags): Promise<void> {
   });
   const writer = flags.annotate ? VideoWriter.open(flags.annotate, info) : undefined;
   const started = performance.now();
+  const progress = new Progress({ label: 'video', total: flags.maxFrames, unit: 'frames' });
   let frames = 0;
   const stop = () => (stopped = true);
   let stopped = false;
@@ -109,12 +110,17 @@ async function runVideo(source: string, flags: VideoFlags): Promise<void> {
     for await (const frame of readVideoFrames(source, readOptions)) {
       const result = await video.analyzeFrame(frame);
       frames += 1;
-      if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');
+      if (flags.json) {
+        progress.clear();
+        process.stdout.write(JSON.stringify(result) + '\n');
+      }
+      progress.update(frames, `${result.faces.length} faces`);
       if (writer) await writer.write(await annotateFrame(frame, result));
       if (stopped) break;
     }
     await writer?.close();
   } finally {
+    progress.done();
     process.off('SIGINT', stop);
     await video.dispose();
   }
