@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global fetch, setInterval, clearInterval */
+/* global setInterval, clearInterval */
 /**
  * Load test of `facemtl serve` on loopback: throughput and p50/p99 latency at 1, 2 and 8 concurrent
  * clients posting a real photo, then a longer run sampling the server's resident memory (from its
@@ -9,11 +9,11 @@
  *
  * Bounded in time (3 × duration + soak seconds) and loopback only.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { postImage, residentMemoryMiB, startServer } from './server-process.mjs';
 import { machineInfo } from '../dist/bench/machine.js';
 
 const { values: args } = parseArgs({
@@ -29,27 +29,6 @@ const duration = Number(args.duration);
 const soakSeconds = Number(args.soak);
 const image = readFileSync(args.image);
 
-/** Starts `facemtl serve` on a free loopback port and resolves its URL. */
-function startServer() {
-  const child = spawn(
-    process.execPath,
-    ['dist/cli/main.js', 'serve', '--port', '0', '--concurrency', args.concurrency, '--queue', '64'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    child.stdout.on('data', (chunk) => {
-      const url = /listening on (http:\/\/\S+)/.exec(String(chunk))?.[1];
-      if (url) resolve({ child, url });
-    });
-  });
-}
-
-async function residentMemoryMiB(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)[1]) / 2 ** 20;
-}
-
 function load(url, connections, seconds) {
   return autocannon({
     url: `${url}/v1/analyze`,
@@ -62,24 +41,11 @@ function load(url, connections, seconds) {
   });
 }
 
-const { child, url } = await startServer();
+const { child, url } = await startServer(['--concurrency', args.concurrency, '--queue', '64']);
 try {
   // Warm-up: first inference allocates the ONNX Runtime arenas.
-  for (let i = 0; i < 3; i++)
-    await fetch(`${url}/v1/analyze`, {
-      method: 'POST',
-      headers: { 'content-type': 'image/jpeg' },
-      body: image,
-    });
-  const warmFaces = (
-    await (
-      await fetch(`${url}/v1/analyze`, {
-        method: 'POST',
-        headers: { 'content-type': 'image/jpeg' },
-        body: image,
-      })
-    ).json()
-  ).faces.length;
+  for (let i = 0; i < 3; i++) await postImage(url, image);
+  const warmFaces = (await (await postImage(url, image)).json()).faces.length;
 
   const rows = [];
   for (const connections of [1, 2, 8]) {
@@ -98,19 +64,19 @@ try {
     console.log(rows.at(-1));
   }
 
-  const samples = [{ t: 0, rss: await residentMemoryMiB(url), load: loadavg()[0] }];
+  const samples = [{ t: 0, rss: await residentMemoryMiB(child, url), load: loadavg()[0] }];
   const soak = load(url, 2, soakSeconds);
   const started = Date.now();
   const timer = setInterval(async () => {
     samples.push({
       t: Math.round((Date.now() - started) / 1000),
-      rss: await residentMemoryMiB(url),
+      rss: await residentMemoryMiB(child, url),
       load: loadavg()[0],
     });
   }, 10_000);
   const soakResult = await soak;
   clearInterval(timer);
-  samples.push({ t: soakSeconds, rss: await residentMemoryMiB(url), load: loadavg()[0] });
+  samples.push({ t: soakSeconds, rss: await residentMemoryMiB(child, url), load: loadavg()[0] });
 
   const machine = machineInfo();
   const fmt = (n, digits = 1) => Number(n).toFixed(digits);

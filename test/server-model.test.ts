@@ -6,8 +6,14 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceAnalyzer } from '../src/pipeline/index.js';
+import { IMAGE_ERRORS } from '../src/server/errors.js';
 import { startServer, type RunningServer } from '../src/server/index.js';
+import { hostileImages, SVG_FILTER_BOMB } from './hostile/corpus.js';
+import { checkedFetch } from './fixtures/openapi.js';
 import { pngHeaderOnly } from './fixtures/png.js';
+
+/** Every response is checked against the server's own /openapi.json (real results included). */
+const fetch = checkedFetch();
 
 const sample = readFileSync('node_modules/@vladmandic/face-api/demo/sample1.jpg');
 const contract = JSON.parse(readFileSync('models/facemtl.json', 'utf8')) as {
@@ -94,6 +100,54 @@ describe('facemtl serve with the real models', () => {
     const hugeBody = (await huge.json()) as { error: { code: string; message: string } };
     expect(hugeBody.error.code).toBe('too_many_pixels');
 
+    expect((await post(sample)).status).toBe(200);
+  });
+
+  it('answers every case of the hostile corpus with its documented status and a one-line reason', async () => {
+    const outcomes: string[] = [];
+    for (const image of await hostileImages()) {
+      // The content type lies as often as the name does: the format is sniffed from the bytes.
+      const response = await post(image.bytes, 'image/jpeg');
+      const body = (await response.json()) as {
+        width?: number;
+        height?: number;
+        error?: { message: string };
+      };
+      if ('ok' in image.expect) {
+        expect(response.status, image.name).toBe(200);
+        expect({ width: body.width, height: body.height }, image.name).toEqual(image.expect.ok);
+      } else {
+        expect(response.status, image.name).toBe(IMAGE_ERRORS[image.expect.error].status);
+        expect(body.error!.message, image.name).not.toMatch(
+          /vips|glib|lib(png|jpeg|spng|rsvg|heif|tiff)|\bsharp\b|\n/i,
+        );
+      }
+      outcomes.push(`${image.name} ${response.status}`);
+    }
+    expect(outcomes.length).toBeGreaterThan(20);
+    // The same connection still serves a good photo.
+    expect((await post(sample)).status).toBe(200);
+  });
+
+  it('refuses the SVG filter bomb of issue 11 at once, raw or as a .jpg upload, and keeps its slots free', async () => {
+    const bombs = await Promise.all([
+      post(SVG_FILTER_BOMB, 'image/jpeg'),
+      post(SVG_FILTER_BOMB, 'image/svg+xml'),
+      (() => {
+        const form = new FormData();
+        form.append('image', new Blob([SVG_FILTER_BOMB], { type: 'image/jpeg' }), 'a.jpg');
+        return fetch(`${server.url}/v1/analyze`, { method: 'POST', body: form });
+      })(),
+    ]);
+    for (const response of bombs) {
+      expect(response.status).toBe(415);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unsupported_image');
+    }
+    const health = (await (await fetch(`${server.url}/healthz`)).json()) as {
+      active: number;
+      queued: number;
+    };
+    expect(health).toMatchObject({ active: 0, queued: 0 });
     expect((await post(sample)).status).toBe(200);
   });
 

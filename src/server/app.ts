@@ -142,7 +142,10 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     if (!(request.raw.socket as Socket & { [TIMED_OUT]?: boolean })?.[TIMED_OUT]) {
       metrics.errors.inc({ code: httpError.code });
     }
-    void reply.status(httpError.statusCode).headers(httpError.headers).send(httpError.toBody());
+    void reply.status(httpError.statusCode).headers(httpError.headers);
+    // Refused before its body was read (busy, too large…): close rather than drain the rest.
+    if (!request.raw.complete) void reply.header('Connection', 'close');
+    void reply.send(httpError.toBody());
   });
   app.setNotFoundHandler((request) => {
     throw new HttpError(404, 'not_found', `no route for ${request.method} ${request.url.split('?')[0]}`);

@@ -34,7 +34,9 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const { analyzer: injected, analyzerOptions, ...rest } = options;
   const resolved = resolveServerOptions(rest, DEFAULT_WEB_ROOT);
-  const analyzer = injected ?? (await FaceAnalyzer.create(analyzerOptions));
+  // The server's queue decides how many analyses run; the analyzer's own bound matches it.
+  const analyzer =
+    injected ?? (await FaceAnalyzer.create({ ...analyzerOptions, maxConcurrency: resolved.maxConcurrent }));
   const freeModels = async () => {
     if (!injected) await analyzer.dispose?.();
   };

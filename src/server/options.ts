@@ -42,7 +42,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   maxConcurrent: 2,
   maxQueued: 16,
   timeoutMs: 30_000,
-  maxConnections: 256,
+  maxConnections: 1024,
 };
 
 export const DEFAULT_SERVER_OPTIONS: Readonly<Omit<ServerOptions, 'webRoot'>> = {
