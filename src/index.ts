@@ -8,7 +8,14 @@ export {
   type FaceAnalyzerOptions,
   type Point,
 } from './pipeline/index.js';
-export { loadImage, DEFAULT_MAX_PIXELS, type LoadImageOptions } from './image/load.js';
+export {
+  loadImage,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_PIXELS,
+  DEFAULT_TIMEOUT_SECONDS,
+  type LoadImageOptions,
+} from './image/load.js';
+export { RASTER_FORMATS, sniffFormat, type ImageFormat } from './image/format.js';
 export {
   ImageError,
   type ImageErrorCode,

@@ -9,7 +9,9 @@ import type { RgbImage } from '../src/image/types.js';
 import { VideoAnalyzer, type FrameResult } from '../src/video/analyzer.js';
 import { annotateFrame } from '../src/video/annotate.js';
 import { probeVideo, readVideoFrames, VideoError, VideoWriter } from '../src/video/ffmpeg.js';
+import { requireTool } from './fixtures/tools.js';
 
+const hasFfmpeg = requireTool('video.test.ts', 'ffmpeg', 'apt-get install -y ffmpeg');
 const PHOTO = 'node_modules/@vladmandic/face-api/demo/sample1.jpg'; // three women, frontal-ish faces
 const FRAMES = 9;
 const WIDTH = 480;
@@ -35,6 +37,7 @@ let frames: RgbImage[];
 let video: VideoAnalyzer;
 
 beforeAll(async () => {
+  if (!hasFfmpeg) return;
   frames = await panFrames();
   const writer = VideoWriter.open(clip, { width: WIDTH, height: HEIGHT, fps: 10 });
   for (const frame of frames) await writer.write(frame);
@@ -46,7 +49,7 @@ afterAll(async () => {
   await video?.dispose();
 });
 
-describe('FFmpeg frames', () => {
+describe.skipIf(!hasFfmpeg)('FFmpeg frames', () => {
   it('writes a video and reads the same frames back', async () => {
     expect(await probeVideo(clip)).toEqual({ width: WIDTH, height: HEIGHT, fps: 10 });
     const read = [];
@@ -89,7 +92,7 @@ describe('FFmpeg frames', () => {
   });
 });
 
-describe('VideoAnalyzer', () => {
+describe.skipIf(!hasFfmpeg)('VideoAnalyzer', () => {
   let results: FrameResult[];
 
   beforeAll(async () => {
@@ -143,7 +146,7 @@ describe('VideoAnalyzer', () => {
   });
 });
 
-describe('facemtl video (CLI)', () => {
+describe.skipIf(!hasFfmpeg)('facemtl video (CLI)', () => {
   const run = async (...args: string[]) => {
     try {
       const { stdout, stderr } = await promisify(execFile)('node', ['dist/cli/main.js', 'video', ...args]);

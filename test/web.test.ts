@@ -2,9 +2,9 @@
  * End-to-end test of the browser demo in headless Chromium: the page is built with Vite, served by
  * `facemtl serve`, loads the real models with onnxruntime-web, finds the faces in a photo and in
  * a fake webcam stream (a y4m made from the same photo) and shows their labels. Screenshots go to
- * test-artifacts/. Skipped when /usr/bin/chromium is absent (`apt-get install -y chromium`).
+ * test-artifacts/. Skipped when /usr/bin/chromium or ffmpeg is absent (`apt-get install -y chromium ffmpeg`).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,12 +14,14 @@ import { iou } from '../src/detect/blazeface.js';
 import { FaceAnalyzer, type Analysis } from '../src/pipeline/index.js';
 import { startServer, type RunningServer } from '../src/server/index.js';
 import { CHROMIUM, fakeCameraClip, launchChromium } from '../bench/web-browser.mjs';
+import { requireTool } from './fixtures/tools.js';
 
 const SAMPLE = path.resolve('node_modules/@vladmandic/face-api/demo/sample1.jpg');
 const ARTIFACTS = path.resolve('test-artifacts');
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium)
-  console.warn(`web.test.ts skipped: ${CHROMIUM} not found (install it: apt-get install -y chromium)`);
+// The fake webcam clip is made with ffmpeg.
+const hasChromium =
+  requireTool('web.test.ts', CHROMIUM, 'apt-get install -y chromium') &&
+  requireTool('web.test.ts', 'ffmpeg', 'apt-get install -y ffmpeg');
 
 interface DemoState {
   ready: boolean;
