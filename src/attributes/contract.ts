@@ -12,7 +12,7 @@ export interface CropGeometry {
   eyeDistance: number;
 }
 
-export type DatasetName = 'utkface' | 'fer';
+export type DatasetName = 'utkface' | 'fer' | 'celeba' | 'fairface';
 
 /**
  * One ONNX output. `gaussian`: [mean, std]; `probabilities`: a softmax over `labels`;

@@ -24,12 +24,25 @@ def batch_tensors(cache: dict, idx: np.ndarray) -> tuple[torch.Tensor, dict[str,
     images = torch.from_numpy(cache["images"][idx]).permute(0, 3, 1, 2).float()
     labels = {
         "age": torch.from_numpy(np.nan_to_num(cache["age"][idx])),
+        "age_low": torch.from_numpy(np.nan_to_num(cache["age_low"][idx])),
+        "age_high": torch.from_numpy(np.nan_to_num(cache["age_high"][idx])),
         "gender": torch.from_numpy(cache["gender"][idx].clip(0)),
         "ethnicity": torch.from_numpy(cache["ethnicity"][idx].clip(0)),
         "emotion": torch.from_numpy(cache["emotion"][idx]),
         "emotion_fer2013": torch.from_numpy(cache["emotion_fer2013"][idx].clip(0)),
+        "attributes": torch.from_numpy(cache["attributes"][idx]),
     }
     return images, labels, torch.from_numpy(cache["mask"][idx]).bool()
+
+
+def positive_weights(cache: dict, split: int = 0, power: float = 0.5) -> torch.Tensor:
+    """Per binary attribute, the weight of a positive in the loss: (negatives / positives)^power.
+
+    Rare attributes (moustache, sideburns: ~5% of CelebA) would otherwise be learnt as "always no".
+    """
+    rows = (cache["split"] == split) & (cache["mask"][:, TASK_INDEX["attributes"]] > 0)
+    rate = cache["attributes"][rows].mean(0).clip(1e-3, 1 - 1e-3) if rows.any() else np.full(TASKS["attributes"].outputs, 0.5)
+    return torch.tensor(((1 - rate) / rate) ** power, dtype=torch.float32)
 
 
 def class_of(cache: dict, task: str) -> np.ndarray:

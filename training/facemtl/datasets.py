@@ -8,6 +8,9 @@ A malformed file name or an unreadable image is skipped and counted in ``Skipped
   them) with ``label.csv`` (10 vote counts); ``fer2013new.csv`` carries the same votes by Usage.
 - FER2013 original: ``fer2013.csv`` (emotion, pixels, Usage) and ``fer2013_labels.csv`` (the
   original 7-class label per FER+ image name).
+- CelebA: ``img_align_celeba/`` with ``list_attr_celeba.txt`` and ``list_eval_partition.txt`` (the
+  official layout; rows whose image is missing are skipped, so a subset reads like the full set).
+- FairFace: ``train/``, ``val/`` and ``fairface_label_{train,val}.csv`` (age group, gender, race).
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ class Sample:
     ethnicity: int | None = None
     emotion_votes: np.ndarray | None = None  # FER+ votes over the 8 emotions
     emotion_fer2013: int | None = None  # original 7-class label
-    usage: str | None = None  # FER: Training / PublicTest / PrivateTest
+    usage: str | None = None  # FER: Training / PublicTest / PrivateTest; CelebA/FairFace: train / val / test
+    age_range: tuple[float, float] | None = None  # FairFace: an age group [low, high) instead of an age
+    attributes: np.ndarray | None = None  # CelebA: 0/1 per entry of CELEBA_ATTRIBUTES
 
 
 @dataclass
@@ -205,3 +210,86 @@ def read_fer2013_csv(path: str | Path, usage: str | None = None, skipped: Skippe
                 continue
             gray = pixels.reshape(48, 48)
             yield Sample(np.repeat(gray[..., None], 3, axis=2), f"row{i + 2}", emotion_fer2013=label, usage=row.get("Usage"))
+
+
+# The binary attributes the model predicts, each from CelebA's ±1 columns: (name, column, negated)
+CELEBA_ATTRIBUTES = (
+    ("smile", "Smiling", False),
+    ("eyeglasses", "Eyeglasses", False),  # sunglasses included, as CelebA labels them
+    ("makeup", "Heavy_Makeup", False),  # the eye-makeup proxy
+    ("lipstick", "Wearing_Lipstick", False),
+    ("beard", "No_Beard", True),
+    ("moustache", "Mustache", False),
+    ("sideburns", "Sideburns", False),
+)
+CELEBA_PARTITIONS = ("train", "val", "test")
+
+
+def read_celeba_attributes(path: str | Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """``list_attr_celeba.txt``: (the 40 column names, image name → ±1 values)."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    columns = lines[1].split()
+    rows = {}
+    for line in lines[2:]:
+        parts = line.split()
+        if len(parts) == len(columns) + 1:
+            rows[parts[0]] = np.array([int(v) for v in parts[1:]], np.int8)
+    return columns, rows
+
+
+def read_celeba(path: str | Path, skipped: Skipped | None = None) -> Iterator[Sample]:
+    """CelebA's official layout: gender (``Male``) and the ``CELEBA_ATTRIBUTES``; usage from the partition."""
+    skipped = skipped if skipped is not None else Skipped()
+    root = Path(path)
+    columns, attrs = read_celeba_attributes(root / "list_attr_celeba.txt")
+    index = [columns.index(column) for _, column, _ in CELEBA_ATTRIBUTES]
+    negate = np.array([neg for *_, neg in CELEBA_ATTRIBUTES])
+    male = columns.index("Male")
+    with open(root / "list_eval_partition.txt") as f:
+        partition = {name: int(p) for name, p in (line.split() for line in f if line.strip())}
+    images = root / "img_align_celeba"
+    for name in sorted(attrs):
+        file = images / name
+        if not file.exists():
+            continue  # a subset of CelebA: only the images present are read
+        if name not in partition:
+            skipped.add("no partition", name)
+            continue
+        try:
+            image = decode_image(file.read_bytes())
+        except Exception:
+            skipped.add("corrupt image", name)
+            continue
+        values = attrs[name]
+        positive = (values[index] > 0) ^ negate
+        yield Sample(image, name, gender=0 if values[male] > 0 else 1, attributes=positive.astype(np.float32),
+                     usage=CELEBA_PARTITIONS[partition[name]])
+
+
+# FairFace's 7 race groups → UTKFace's 5 (white, black, asian, indian, other)
+FAIRFACE_RACE = {"White": 0, "Black": 1, "East Asian": 2, "Southeast Asian": 2, "Indian": 3,
+                 "Latino_Hispanic": 4, "Middle Eastern": 4}
+FAIRFACE_AGE = {"0-2": (0, 3), "3-9": (3, 10), "10-19": (10, 20), "20-29": (20, 30), "30-39": (30, 40),
+                "40-49": (40, 50), "50-59": (50, 60), "60-69": (60, 70), "more than 70": (70, 117)}
+
+
+def read_fairface(path: str | Path, usage: str = "train", skipped: Skipped | None = None) -> Iterator[Sample]:
+    """FairFace's layout: ``fairface_label_<usage>.csv`` and the images it names (relative paths)."""
+    skipped = skipped if skipped is not None else Skipped()
+    root = Path(path)
+    with open(root / f"fairface_label_{usage}.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        name = row.get("file", "")
+        age, race, gender = FAIRFACE_AGE.get(row.get("age", "")), FAIRFACE_RACE.get(row.get("race", "")), row.get("gender")
+        if age is None or race is None or gender not in ("Male", "Female"):
+            skipped.add("malformed row", name)
+            continue
+        try:
+            image = decode_image((root / name).read_bytes())
+        except Exception:
+            skipped.add("corrupt image" if (root / name).exists() else "missing image", name)
+            continue
+        yield Sample(image, name, gender=0 if gender == "Male" else 1, ethnicity=race,
+                     age_range=(float(age[0]), float(age[1])), usage=usage)

@@ -30,15 +30,28 @@ def metrics(cache: dict, rows: np.ndarray, pred: dict[str, np.ndarray]) -> dict[
     """Age MAE and interval coverage; accuracy of each classification head on its labelled rows."""
     mask = cache["mask"][rows].astype(bool)
     out: dict[str, float] = {}
-    if "age" in pred and mask[:, TASK_INDEX["age"]].any():
-        m = mask[:, TASK_INDEX["age"]]
+    exact_age = mask[:, TASK_INDEX["age"]] & ~np.isnan(cache["age"][rows])
+    if "age" in pred and exact_age.any():
+        m = exact_age
         true, mean, std = cache["age"][rows][m], pred["age"][m, 0], pred["age"][m, 1]
         out["age_mae"] = float(np.abs(true - mean).mean())
         out["age_coverage90"] = float((np.abs(true - mean) <= Z90 * std).mean())
+    age_group = mask[:, TASK_INDEX["age"]] & ~exact_age  # FairFace: is the mean inside the group?
+    if "age" in pred and age_group.any():
+        mean = pred["age"][age_group, 0]
+        inside = (mean >= cache["age_low"][rows][age_group]) & (mean < cache["age_high"][rows][age_group])
+        out["age_group_acc"] = float(inside.mean())
     for task in ("gender", "ethnicity", "emotion_fer2013"):
         if task in pred and mask[:, TASK_INDEX[task]].any():
             m = mask[:, TASK_INDEX[task]]
             out[f"{task}_acc"] = float((pred[task][m].argmax(1) == cache[task][rows][m]).mean())
+    if "attributes" in pred and mask[:, TASK_INDEX["attributes"]].any():
+        m = mask[:, TASK_INDEX["attributes"]]
+        true, yes = cache["attributes"][rows][m] > 0.5, pred["attributes"][m] >= 0.5
+        recall_pos = (yes & true).sum(0) / np.maximum(true.sum(0), 1)
+        recall_neg = (~yes & ~true).sum(0) / np.maximum((~true).sum(0), 1)
+        out["attributes_acc"] = float((yes == true).mean())  # mean over the attributes
+        out["attributes_bacc"] = float(((recall_pos + recall_neg) / 2).mean())
     if "emotion" in pred and mask[:, TASK_INDEX["emotion"]].any():
         m = mask[:, TASK_INDEX["emotion"]]
         out["emotion_ferplus_acc"] = float((pred["emotion"][m].argmax(1) == cache["emotion"][rows][m].argmax(1)).mean())

@@ -101,7 +101,7 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--out", type=Path, default=HERE.parent / "models")
     parser.add_argument("--name", help="file name stem instead of facemtl-{fp32,int8} (e.g. baselines)")
-    parser.add_argument("--cache", default=str(HERE.parent / ".cache" / "facemtl-cache-v1.npz"))
+    parser.add_argument("--cache", default=str(HERE.parent / ".cache" / "facemtl-cache-v2.npz"))
     parser.add_argument("--no-int8", action="store_true")
     args = parser.parse_args(argv)
 

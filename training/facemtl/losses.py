@@ -12,12 +12,31 @@ from torch import nn
 import torch.nn.functional as F
 
 from .data import TASK_INDEX
+from .tasks import BINARY_TASKS
 
 
 def gaussian_nll(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-sample Gaussian negative log-likelihood; ``pred`` is ``[mean, log_variance]``."""
     mean, log_var = pred[:, 0], pred[:, 1].clamp(-6, 12)
     return 0.5 * (log_var + (target - mean) ** 2 / torch.exp(log_var))
+
+
+def gaussian_interval_nll(pred: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """Per-sample loss of an age known as an interval [low, high) (FairFace's age groups).
+
+    The negative log of the Gaussian's mass inside the interval; an exact age (``low == high``)
+    falls back to the density's NLL. The interval never invents an age inside the group.
+    """
+    exact = high - low < 1e-6
+    mean, log_var = pred[:, 0], pred[:, 1].clamp(-6, 12)
+    std = torch.exp(0.5 * log_var)
+    a, b = (low - mean) / std, (high - mean) / std
+    # both ends in the upper tail: use the mirror image, where log_ndtr keeps its precision
+    flip = a > 0
+    a, b = torch.where(flip, -b, a), torch.where(flip, -a, b)
+    log_b, log_a = torch.special.log_ndtr(b), torch.special.log_ndtr(a)
+    log_mass = log_b + torch.log1p(-torch.exp((log_a - log_b).clamp(max=-1e-6)))
+    return torch.where(exact, gaussian_nll(pred, low), -log_mass)
 
 
 def per_sample_losses(outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor],
@@ -28,7 +47,10 @@ def per_sample_losses(outputs: dict[str, torch.Tensor], labels: dict[str, torch.
     losses = {}
     for task, out in outputs.items():
         if task == "age":
-            losses[task] = gaussian_nll(out, labels["age"])
+            losses[task] = gaussian_interval_nll(out, labels["age_low"], labels["age_high"])
+        elif task in BINARY_TASKS:  # yes/no per attribute, positives weighted (``positive_weights``)
+            bce = F.binary_cross_entropy_with_logits(out, labels[task], pos_weight=cw.get(task), reduction="none")
+            losses[task] = bce.mean(1)
         elif task == "emotion":  # FER+ probability mode: cross-entropy against the vote distribution
             log_p = F.log_softmax(out, dim=1)
             weight = cw.get(task)

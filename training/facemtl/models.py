@@ -16,7 +16,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .tasks import TASKS
+from .tasks import BINARY_TASKS, TASKS
 
 
 def _make_divisible(value: float, divisor: int = 8) -> int:
@@ -166,12 +166,15 @@ class FaceMTL(nn.Module):
         return out
 
     def decode(self, out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Raw outputs → what the exported model outputs: probabilities, age ``[mean, std]`` in years."""
+        """Raw outputs → what the exported model outputs: probabilities (softmax, or a sigmoid per
+        binary attribute), age ``[mean, std]`` in years."""
         result = {}
         for t, v in out.items():
             if t == "age":
                 std = torch.exp(0.5 * v[:, 1].clamp(-10, 12))
                 result[t] = torch.stack([v[:, 0].clamp(0, 116), std], dim=1)
+            elif t in BINARY_TASKS:
+                result[t] = torch.sigmoid(v)
             else:
                 result[t] = F.softmax(v, dim=1)
         return result

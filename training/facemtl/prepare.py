@@ -1,9 +1,11 @@
 """Turn the downloaded datasets into one compact, versioned training cache.
 
-    python -m facemtl.prepare --data ../../shared/data --out ../.cache/facemtl-cache-v1.npz
+    python -m facemtl.prepare --data ../../shared/data --out ../.cache/facemtl-cache-v2.npz
 
 The cache holds canonical 64×64 crops (uint8 RGB, see models/README.md), the labels of every
 task, a mask per task (1 = this sample has that label), the source dataset and the split.
+CelebA (when found) keeps its official identity-disjoint partition; FairFace's train images are
+train (a seeded 5% val) and its val images are our FairFace test split.
 UTKFace is split train/val/test (80/10/10) with a seeded shuffle inside each stratum of
 age band × gender × ethnicity; FER2013's Training rows are train (a seeded 5% of them val) and
 its PublicTest rows test. The split's file names are written next to the cache, and the
@@ -22,12 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from .crop import INPUT_SIZE, dataset_crop
-from .datasets import Sample, Skipped, read_fer2013_labels, read_ferplus, read_utkface
+from .datasets import (CELEBA_PARTITIONS, Sample, Skipped, read_celeba, read_fairface, read_fer2013_labels,
+                       read_ferplus, read_utkface)
 from .tasks import TASKS
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 SPLITS = ("train", "val", "test")
-SOURCES = ("utkface", "fer")
+SOURCES = ("utkface", "fer", "celeba", "fairface")
 AGE_BANDS = (3, 10, 20, 30, 40, 50, 60, 70)  # band edges for stratification
 
 
@@ -52,54 +55,80 @@ def utkface_split(samples: list[Sample], seed: int, fractions=(0.8, 0.1, 0.1)) -
     return split
 
 
+# FairFace train images that are byte-identical to val images (extra/README.md): never trained on,
+# because FairFace val is our FairFace test split.
+FAIRFACE_TRAIN_DUPLICATES_OF_VAL = {"train/1674.jpg", "train/17965.jpg", "train/22979.jpg", "train/34230.jpg",
+                                    "train/6629.jpg", "train/9213.jpg"}
+
+
+def _cropped(samples, dataset: str, size: int, limit: int | None):
+    """Samples with their image replaced by the canonical crop (the full image is dropped at once)."""
+    for n, s in enumerate(samples):
+        if limit and n >= limit:
+            return
+        s.image = dataset_crop(s.image, dataset, size)
+        yield s
+
+
 def build_cache(utkface: Path | None, ferplus: Path | None, fer_labels: Path | None, seed: int = 0,
-                limit: int | None = None, size: int = INPUT_SIZE, log=print) -> dict:
+                limit: int | None = None, size: int = INPUT_SIZE, log=print, celeba: Path | None = None,
+                fairface: Path | None = None) -> dict:
     """Read the datasets and return the cache's arrays (see the module docstring)."""
     skipped = Skipped()
     rows: list[tuple[Sample, str, int]] = []  # sample, source, split
     t0 = time.time()
     if utkface:
-        utk = []
-        for s in read_utkface(utkface, skipped):
-            s.image = dataset_crop(s.image, "utkface", size)
-            utk.append(s)
-            if limit and len(utk) >= limit:
-                break
+        utk = list(_cropped(read_utkface(utkface, skipped), "utkface", size, limit))
         rows += [(s, "utkface", sp) for s, sp in zip(utk, utkface_split(utk, seed))]
         log(f"UTKFace: {len(utk)} images in {time.time() - t0:.0f}s")
     if ferplus:
         labels7 = read_fer2013_labels(fer_labels) if fer_labels else None
         rng = np.random.default_rng(seed + 1)
-        n = 0
-        for s in read_ferplus(ferplus, labels7, skipped):
-            if s.usage not in ("Training", "PublicTest"):
-                continue  # PrivateTest is held out
-            s.image = dataset_crop(s.image, "fer", size)
-            split = 2 if s.usage == "PublicTest" else (1 if rng.random() < 0.05 else 0)
-            rows.append((s, "fer", split))
-            n += 1
-            if limit and n >= limit:
-                break
-        log(f"FER: {n} images, {time.time() - t0:.0f}s so far")
+        kept = (s for s in read_ferplus(ferplus, labels7, skipped) if s.usage in ("Training", "PublicTest"))  # PrivateTest is held out
+        n = len(rows)
+        for s in _cropped(kept, "fer", size, limit):
+            rows.append((s, "fer", 2 if s.usage == "PublicTest" else (1 if rng.random() < 0.05 else 0)))
+        log(f"FER: {len(rows) - n} images, {time.time() - t0:.0f}s so far")
+    if celeba:
+        n = len(rows)
+        rows += [(s, "celeba", CELEBA_PARTITIONS.index(s.usage)) for s in _cropped(read_celeba(celeba, skipped), "celeba", size, limit)]
+        log(f"CelebA: {len(rows) - n} images (official partition), {time.time() - t0:.0f}s so far")
+    if fairface:
+        rng = np.random.default_rng(seed + 2)
+        n = len(rows)
+        train = (s for s in read_fairface(fairface, "train", skipped) if s.name not in FAIRFACE_TRAIN_DUPLICATES_OF_VAL)
+        for s in _cropped(train, "fairface", size, limit):
+            rows.append((s, "fairface", 1 if rng.random() < 0.05 else 0))
+        if (Path(fairface) / "fairface_label_val.csv").exists():
+            rows += [(s, "fairface", 2) for s in _cropped(read_fairface(fairface, "val", skipped), "fairface", size, limit)]
+        log(f"FairFace: {len(rows) - n} images (train → train/val, val → test), {time.time() - t0:.0f}s so far")
 
     count = len(rows)
+    nan = np.nan
     cache = {
         "images": np.stack([s.image for s, _, _ in rows]) if rows else np.zeros((0, size, size, 3), np.uint8),
         "source": np.array([SOURCES.index(src) for _, src, _ in rows], np.uint8),
         "split": np.array([sp for _, _, sp in rows], np.uint8),
         "name": np.array([s.name for s, _, _ in rows]),
-        "age": np.array([s.age if s.age is not None else np.nan for s, _, _ in rows], np.float32),
+        "age": np.array([s.age if s.age is not None else nan for s, _, _ in rows], np.float32),
+        # the age as an interval: [age, age] for an exact age, FairFace's group [low, high) otherwise
+        "age_low": np.array([s.age if s.age is not None else s.age_range[0] if s.age_range else nan for s, _, _ in rows], np.float32),
+        "age_high": np.array([s.age if s.age is not None else s.age_range[1] if s.age_range else nan for s, _, _ in rows], np.float32),
         "gender": np.array([s.gender if s.gender is not None else -1 for s, _, _ in rows], np.int64),
         "ethnicity": np.array([s.ethnicity if s.ethnicity is not None else -1 for s, _, _ in rows], np.int64),
         "emotion_fer2013": np.array([s.emotion_fer2013 if s.emotion_fer2013 is not None else -1 for s, _, _ in rows], np.int64),
         "emotion": np.zeros((count, TASKS["emotion"].outputs), np.float32),
+        "attributes": np.zeros((count, TASKS["attributes"].outputs), np.float32),
     }
     for i, (s, _, _) in enumerate(rows):
         if s.emotion_votes is not None:
             cache["emotion"][i] = s.emotion_votes / s.emotion_votes.sum()
+    has_attributes = np.array([s.attributes is not None for s, _, _ in rows], bool)
+    for i in np.flatnonzero(has_attributes):
+        cache["attributes"][i] = rows[i][0].attributes
     cache["mask"] = np.stack([
-        ~np.isnan(cache["age"]), cache["gender"] >= 0, cache["ethnicity"] >= 0,
-        cache["emotion"].sum(1) > 0, cache["emotion_fer2013"] >= 0,
+        ~np.isnan(cache["age_low"]), cache["gender"] >= 0, cache["ethnicity"] >= 0,
+        cache["emotion"].sum(1) > 0, cache["emotion_fer2013"] >= 0, has_attributes,
     ], axis=1).astype(np.uint8) if count else np.zeros((0, len(TASKS)), np.uint8)
     cache["meta"] = np.array(json.dumps({
         "version": CACHE_VERSION, "seed": seed, "size": size, "tasks": list(TASKS), "sources": SOURCES,
@@ -121,6 +150,15 @@ def load_cache(path: str | Path) -> dict:
     return cache
 
 
+def _find_extra(data: Path, name: str) -> Path | None:
+    """Where ``extra/assemble.sh`` output usually is: DATA/extra/NAME, or a ``data/NAME`` beside DATA."""
+    for candidate in (data / "extra" / name, data.parent.parent / "data" / name):
+        if candidate.is_dir():
+            return candidate
+    print(f"{name}: not found under {data / 'extra'} (see ../shared/data/extra/README.md); training without it")
+    return None
+
+
 def main(argv=None) -> None:
     here = Path(__file__).resolve().parents[2]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -128,6 +166,9 @@ def main(argv=None) -> None:
     parser.add_argument("--utkface", type=Path, help="UTKFace folder or .tar.gz (default: DATA/utkface/UTKFace.tar.gz)")
     parser.add_argument("--ferplus", type=Path, help="FER+ folders or .tar.gz (default: DATA/fer2013/FERPlus-train-valid.tar.gz)")
     parser.add_argument("--fer-labels", type=Path, help="fer2013_labels.csv (default: DATA/fer2013/fer2013_labels.csv)")
+    parser.add_argument("--celeba", type=Path, help="CelebA folder (default: DATA/extra/celeba or ../data/celeba if present)")
+    parser.add_argument("--fairface", type=Path, help="FairFace folder (default: DATA/extra/fairface or ../data/fairface if present)")
+    parser.add_argument("--no-extra", action="store_true", help="UTKFace and FER only, even if CelebA/FairFace are found")
     parser.add_argument("--out", type=Path, default=here / ".cache" / f"facemtl-cache-v{CACHE_VERSION}.npz")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="at most this many images per dataset (quick runs)")
@@ -140,7 +181,9 @@ def main(argv=None) -> None:
     missing = [str(p) for p in (utk, fer) if not p.exists()]
     if missing:
         raise SystemExit(f"dataset not found: {', '.join(missing)} (see training/README.md for the layouts)")
-    cache = build_cache(utk, fer, labels if labels.exists() else None, args.seed, args.limit)
+    extra = {name: None if args.no_extra else (getattr(args, name) or _find_extra(args.data, name))
+             for name in ("celeba", "fairface")}
+    cache = build_cache(utk, fer, labels if labels.exists() else None, args.seed, args.limit, **extra)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, **cache)
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()[:16]

@@ -23,4 +23,5 @@ def _task(name: str) -> Task:
 
 
 # Order matters: it is the order of the ONNX outputs.
-TASKS: dict[str, Task] = {t: _task(t) for t in ("age", "gender", "ethnicity", "emotion", "emotion_fer2013")}
+TASKS: dict[str, Task] = {t: _task(t) for t in ("age", "gender", "ethnicity", "emotion", "emotion_fer2013", "attributes")}
+BINARY_TASKS = ("attributes",)  # independent yes/no outputs (sigmoid), not one softmax

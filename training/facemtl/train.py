@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import BalancedBatchSampler, augment, batch_tensors
+from .data import TASK_INDEX, BalancedBatchSampler, augment, batch_tensors, positive_weights
+from .init_onnx import init_from_onnx
 from .evaluate import evaluate_split
 from .losses import MultiTaskLoss
 from .models import FaceMTL, count_parameters
-from .prepare import load_cache
+from .prepare import SOURCES, load_cache
 from .tasks import TASKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class TrainConfig:
     out: str = "runs/small"
-    cache: str = str(ROOT / ".cache" / "facemtl-cache-v1.npz")
+    cache: str = str(ROOT / ".cache" / "facemtl-cache-v2.npz")
     backbone: str = "mobilenetv2"
     width: float = 0.5
     input_size: int = 64
@@ -47,12 +48,16 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_steps: int = 200
     # batch balancing: share of each dataset in every batch, and the task balanced within it
-    mix: dict = field(default_factory=lambda: {"utkface": 0.5, "fer": 0.5})
-    balance: dict = field(default_factory=lambda: {"utkface": "ethnicity", "fer": "emotion"})
+    # (a source missing from the cache is left out and the others' shares renormalised)
+    mix: dict = field(default_factory=lambda: {"utkface": 0.25, "fer": 0.35, "celeba": 0.2, "fairface": 0.2})
+    balance: dict = field(default_factory=lambda: {"utkface": "ethnicity", "fer": "emotion", "fairface": "ethnicity"})
     balance_power: float = 0.5  # 0 = plain sampling, 1 = equal classes
     label_masking: bool = True
     weighting: str = "fixed"  # "fixed" or "uncertainty"
-    loss_weights: dict = field(default_factory=lambda: {"age": 0.1, "gender": 1.0, "ethnicity": 1.0, "emotion": 1.0, "emotion_fer2013": 1.0})
+    loss_weights: dict = field(default_factory=lambda: {"age": 0.1, "gender": 1.0, "ethnicity": 1.0, "emotion": 1.0, "emotion_fer2013": 1.0,
+                                                        "attributes": 1.0})
+    positive_weight_power: float = 0.5  # binary attributes: a positive weighs (negatives/positives)^power
+    init_from: str = ""  # an ONNX file (FP32) of an earlier model with the same backbone: start from its weights
     label_smoothing: float = 0.05
     augment: float = 1.0  # strength, 0 = off
     dropout: float = 0.2
@@ -97,6 +102,16 @@ def validation_score(m: dict[str, float]) -> float:
     return score - m.get("age_mae", 0.0) / 10 if "age_mae" in m else score
 
 
+def batch_mix(cfg: TrainConfig, cache: dict) -> dict[str, float]:
+    """The configured mix, less the sources that are not in the cache or label none of the tasks
+    (a single-task model draws only from the datasets that label its task)."""
+    present = {SOURCES[i] for i in np.unique(cache["source"])}
+    mask = cache["mask"].astype(bool)
+    labels_any = {src: bool(mask[cache["source"] == SOURCES.index(src)][:, [TASK_INDEX[t] for t in cfg.tasks]].any())
+                  for src in present}
+    return {src: share for src, share in cfg.mix.items() if src in present and labels_any[src]}
+
+
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -104,9 +119,11 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def build(cfg: TrainConfig) -> tuple[FaceMTL, MultiTaskLoss]:
+def build(cfg: TrainConfig, cache: dict | None = None) -> tuple[FaceMTL, MultiTaskLoss]:
     model = FaceMTL(cfg.backbone, cfg.width, cfg.input_size, tuple(cfg.tasks), cfg.dropout)
-    criterion = MultiTaskLoss(tuple(cfg.tasks), cfg.loss_weights, cfg.weighting, cfg.label_masking, cfg.label_smoothing)
+    class_weights = {"attributes": positive_weights(cache, 0, cfg.positive_weight_power)} if cache and cfg.positive_weight_power else None
+    criterion = MultiTaskLoss(tuple(cfg.tasks), cfg.loss_weights, cfg.weighting, cfg.label_masking, cfg.label_smoothing,
+                              class_weights)
     return model, criterion
 
 
@@ -141,7 +158,10 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> dict:
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     cache = load_cache(cfg.cache)
-    model, criterion = build(cfg)
+    model, criterion = build(cfg, cache)
+    if cfg.init_from and not (resume and (out / "last.pt").exists()):
+        copied = init_from_onnx(model, cfg.init_from, cache)
+        log(f"initialised from {cfg.init_from}: {copied}")
     model.to(device), criterion.to(device)
     optimizer = torch.optim.AdamW(list(model.parameters()) + list(criterion.parameters()), lr=cfg.lr,
                                   weight_decay=cfg.weight_decay)
@@ -152,9 +172,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, best, history = state["epoch"], state["best"], state["history"]
         log(f"resumed from {out / 'last.pt'} at epoch {start_epoch}")
-    # a single-task model draws only from the datasets that label its task
-    mix = {src: share for src, share in cfg.mix.items() if src != "utkface" or set(cfg.tasks) & {"age", "gender", "ethnicity"}}
-    mix = {src: share for src, share in mix.items() if src != "fer" or set(cfg.tasks) & {"emotion", "emotion_fer2013"}}
+    mix = batch_mix(cfg, cache)
     log(f"{cfg.backbone} width {cfg.width} @ {cfg.input_size}px, {count_parameters(model):,} parameters, "
         f"tasks {','.join(cfg.tasks)}, batches {mix}, device {device}")
 

@@ -72,3 +72,49 @@ def make_fer2013_csv(path: Path, seed: int = 0) -> Path:
     rows.append("9,1 2 3,Training")  # malformed
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+CELEBA_COLUMNS = ("5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
+                  "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair "
+                  "Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face "
+                  "Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair "
+                  "Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young").split()
+
+
+def make_celeba(root: Path, seed: int = 0) -> Path:
+    """CelebA's official layout (CRLF label file) for 4 images; the label files also list a 5th
+    image that is missing, as in a subset. 000001: smiling woman with lipstick; 000002: bearded man
+    with glasses and a moustache; 000003 (val) and 000004 (test): no attribute."""
+    rng = np.random.default_rng(seed)
+    folder = root / "celeba"
+    (folder / "img_align_celeba").mkdir(parents=True)
+    positives = {"000001.jpg": {"Smiling", "Wearing_Lipstick", "Heavy_Makeup", "No_Beard"},
+                 "000002.jpg": {"Male", "Eyeglasses", "Mustache", "Sideburns"},
+                 "000003.jpg": {"No_Beard"}, "000004.jpg": {"No_Beard", "Male"}, "000005.jpg": set()}
+    lines = [str(len(positives)), " ".join(CELEBA_COLUMNS)]
+    for name, pos in positives.items():
+        lines.append(name + " " + " ".join(" 1" if c in pos else "-1" for c in CELEBA_COLUMNS))
+        if name != "000005.jpg":
+            (folder / "img_align_celeba" / name).write_bytes(encode(rng.integers(0, 256, (218, 178, 3), dtype=np.uint8), "JPEG"))
+    (folder / "list_attr_celeba.txt").write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    partition = {"000001.jpg": 0, "000002.jpg": 0, "000003.jpg": 1, "000004.jpg": 2, "000005.jpg": 0}
+    (folder / "list_eval_partition.txt").write_text("".join(f"{n} {p}\n" for n, p in partition.items()))
+    return folder
+
+
+def make_fairface(root: Path, seed: int = 0) -> Path:
+    """FairFace's layout: 3 train images (one with an unknown race) and 1 val image."""
+    rng = np.random.default_rng(seed)
+    folder = root / "fairface"
+    for split in ("train", "val"):
+        (folder / split).mkdir(parents=True)
+    rows = {"train": [("train/1.jpg", "50-59", "Male", "East Asian"), ("train/2.jpg", "more than 70", "Female", "Middle Eastern"),
+                      ("train/3.jpg", "20-29", "Female", "Martian")],
+            "val": [("val/1.jpg", "3-9", "Female", "Black")]}
+    for split, entries in rows.items():
+        lines = ["file,age,gender,race,service_test"]
+        for name, age, gender, race in entries:
+            (folder / name).write_bytes(encode(random_image(rng, 224), "JPEG"))
+            lines.append(f"{name},{age},{gender},{race},True")
+        (folder / f"fairface_label_{split}.csv").write_text("\n".join(lines) + "\n")
+    return folder

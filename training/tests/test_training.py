@@ -1,12 +1,12 @@
 import numpy as np
 import torch
 
-from facemtl.data import BalancedBatchSampler, augment, batch_tensors
-from facemtl.losses import MultiTaskLoss
+from facemtl.data import BalancedBatchSampler, augment, batch_tensors, positive_weights
+from facemtl.losses import MultiTaskLoss, gaussian_interval_nll, gaussian_nll
 from facemtl.models import FaceMTL
 from facemtl.prepare import build_cache, utkface_split
 from facemtl.tasks import TASKS
-from fixtures import make_utkface
+from fixtures import make_celeba, make_fairface, make_utkface
 
 
 def synthetic_cache(n_utk=60, n_fer=40, seed=0):
@@ -23,10 +23,12 @@ def synthetic_cache(n_utk=60, n_fer=40, seed=0):
         "ethnicity": np.concatenate([np.r_[np.zeros(n_utk - 3, int), np.full(3, 4)], -np.ones(n_fer, int)]),
         "emotion_fer2013": np.concatenate([-np.ones(n_utk, int), rng.integers(0, 7, n_fer)]),
         "emotion": np.zeros((n, 8), np.float32),
+        "attributes": np.zeros((n, 7), np.float32),
     }
+    cache["age_low"] = cache["age_high"] = cache["age"]
     cache["emotion"][n_utk:, 0] = 1.0
     cache["mask"] = np.stack([~np.isnan(cache["age"]), cache["gender"] >= 0, cache["ethnicity"] >= 0,
-                              cache["emotion"].sum(1) > 0, cache["emotion_fer2013"] >= 0], 1).astype(np.uint8)
+                              cache["emotion"].sum(1) > 0, cache["emotion_fer2013"] >= 0, np.zeros(n, bool)], 1).astype(np.uint8)
     return cache
 
 
@@ -38,7 +40,7 @@ def test_head_without_labels_gets_zero_loss_and_zero_gradient():
     criterion = MultiTaskLoss(tuple(TASKS))
     loss, parts = criterion(model(images), labels, mask)
     loss.backward()
-    for task in ("age", "gender", "ethnicity"):
+    for task in ("age", "gender", "ethnicity", "attributes"):
         assert parts[task] == 0.0
         assert torch.count_nonzero(model.heads[task].weight.grad) == 0, task
     assert parts["emotion"] > 0 and torch.count_nonzero(model.heads["emotion"].weight.grad) > 0
@@ -99,3 +101,52 @@ def test_split_is_stratified_and_seeded(tmp_path):
     for gender in (0, 1):  # each stratum is split 80/10/10
         counts = np.bincount([s for s, x in zip(a, samples) if x.gender == gender], minlength=3)
         assert counts.tolist() == [80, 10, 10]
+
+
+def test_age_interval_loss_is_the_gaussian_mass_inside_the_group():
+    pred = torch.tensor([[35.0, float(np.log(25.0))], [80.0, float(np.log(4.0))], [0.5, 0.0]], requires_grad=True)
+    low, high = torch.tensor([30.0, 20.0, 0.0]), torch.tensor([40.0, 30.0, 3.0])
+    loss = gaussian_interval_nll(pred, low, high)
+    normal = torch.distributions.Normal(pred[:, 0].detach(), torch.tensor([5.0, 2.0, 1.0]))
+    mass = normal.cdf(high) - normal.cdf(low)
+    assert torch.allclose(loss[:1], -torch.log(mass[:1]), atol=1e-5)  # mean inside: mass 0.68
+    assert torch.isfinite(loss).all() and loss[1] > 100  # 25 std away: tiny mass, finite loss
+    loss.sum().backward()
+    assert pred.grad[1, 0] > 0  # pulls the far-off mean of 80 down towards [20, 30)
+    # an exact age (low == high) is the density's NLL
+    exact = gaussian_interval_nll(pred.detach(), torch.tensor([33.0] * 3), torch.tensor([33.0] * 3))
+    assert torch.allclose(exact, gaussian_nll(pred.detach(), torch.tensor([33.0] * 3)))
+
+
+def test_celeba_and_fairface_go_into_the_cache_label_masked(tmp_path):
+    make_utkface(tmp_path)
+    cache = build_cache(tmp_path / "UTKFace", None, None, seed=0, log=lambda *a: None,
+                        celeba=make_celeba(tmp_path), fairface=make_fairface(tmp_path))
+    source = cache["source"]
+    celeba, fairface = source == 2, source == 3
+    assert celeba.sum() == 4 and fairface.sum() == 3  # the missing CelebA image and the unknown race are left out
+    tasks = list(TASKS)
+    mask = cache["mask"].astype(bool)
+    # CelebA trains gender and the attributes only; FairFace age (as an interval), gender, ethnicity
+    assert (mask[celeba][:, [tasks.index("gender"), tasks.index("attributes")]]).all()
+    assert not mask[celeba][:, [tasks.index(t) for t in ("age", "ethnicity", "emotion", "emotion_fer2013")]].any()
+    assert mask[fairface][:, :3].all() and not mask[fairface][:, 3:].any()
+    assert np.isnan(cache["age"][fairface]).all()
+    assert sorted(zip(cache["age_low"][fairface], cache["age_high"][fairface])) == [(3, 10), (50, 60), (70, 117)]
+    assert sorted(cache["split"][celeba].tolist()) == [0, 0, 1, 2]  # the official partition
+    assert (cache["split"][fairface & (cache["name"] == "val/1.jpg")] == 2).all()  # FairFace val is our test split
+    # attribute order: smile eyeglasses makeup lipstick beard moustache sideburns
+    by_name = dict(zip(cache["name"][celeba], cache["attributes"][celeba]))
+    assert by_name["000001.jpg"].tolist() == [1, 0, 1, 1, 0, 0, 0]
+    assert by_name["000002.jpg"].tolist() == [0, 1, 0, 0, 1, 1, 1]  # No_Beard = -1 → beard
+    assert dict(zip(cache["name"][celeba], cache["gender"][celeba]))["000002.jpg"] == 0  # Male → 0
+    assert cache["ethnicity"][fairface & (cache["name"] == "train/2.jpg")].tolist() == [4]  # Middle Eastern → other
+
+
+def test_rare_attributes_weigh_more():
+    cache = synthetic_cache()
+    cache["mask"][:, list(TASKS).index("attributes")] = 1
+    cache["attributes"][:50, 0] = 1  # half positive
+    cache["attributes"][:5, 1] = 1  # 5 of 100
+    weights = positive_weights(cache, 0, power=0.5)
+    assert torch.isclose(weights[0], torch.tensor(1.0)) and torch.isclose(weights[1], torch.tensor(19.0 ** 0.5))
