@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, type Prediction, type Predictor } from '../src/eval/evaluate.js';
 import type { DatasetReader, EvalSample } from '../src/eval/layouts/index.js';
-import { Progress } from '../src/eval/progress.js';
+import { Progress } from '../src/cli/progress.js';
 import { confusionSvg, formatTable, type EvalReport } from '../src/eval/report.js';
 
 const outputLabels = {
@@ -118,14 +118,15 @@ describe('progress and report text', () => {
   it('draws progress only on a terminal', () => {
     const written: string[] = [];
     const stream = (isTTY: boolean) => ({ isTTY, write: (text: string) => written.push(text) }) as never;
-    const silent = new Progress('eval', stream(false));
-    silent.update(10, 1);
+    // as `facemtl eval` draws it (src/cli/eval.ts)
+    const silent = new Progress({ label: 'eval', unit: 'samples', stream: stream(false) });
+    silent.update(10, '1 skipped');
     silent.done();
     expect(written).toEqual([]);
-    const shown = new Progress('eval', stream(true));
-    shown.update(10, 1);
+    const shown = new Progress({ label: 'eval', unit: 'samples', stream: stream(true) });
+    shown.update(10, '1 skipped');
     shown.done();
-    expect(written[0]).toMatch(/^\reval: 10 scored, 1 skipped, [\d.]+\/s/);
+    expect(written[0]).toMatch(/^\reval {2}10 samples {2}[\d.]+\/s {2}\d+:\d\d elapsed {2}1 skipped/);
     expect(written.at(-1)).toBe('\r\x1b[K');
   });
 
