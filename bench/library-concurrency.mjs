@@ -74,7 +74,7 @@ const markdown = `# Library: memory of ${calls} parallel \`analyze\` calls
 
 \`node bench/library-concurrency.mjs --calls ${calls} --repeats ${args.repeats}\` (after \`npm run build\`), ${new Date().toISOString().slice(0, 10)}:
 ${calls} calls of \`analyzer.analyze(bytes)\` started at once on one 1920×1280 JPEG (${args.image.split('/').pop()}, 3 faces), ONNX
-Runtime on 1 thread, each setting in a fresh process, settings alternated, ${args.repeats} runs each (median shown).
+Runtime on 1 thread, each setting in a fresh process, settings alternated, ${args.repeats} runs each (median shown; of 2 runs, the lower).
 Machine: ${cores} cores, shared with other work (compare the rows of one run, not absolute times).
 
 | \`maxConcurrency\` | RSS before (MiB) | peak RSS (MiB) | peak − before (MiB) | wall time (s) | peak RSS of each run |
