@@ -80,7 +80,7 @@ describe('facemtl eval (CLI)', () => {
     expect(table).toMatch(/age/);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(Object.keys(report)).toEqual([
-      'layout', 'path', 'model', 'precision', 'detect', 'n', 'skipped', 'skipped_reasons', 'skipped_examples',
+      'layout', 'path', 'model', 'precision', 'detect', 'framing', 'n', 'skipped', 'skipped_reasons', 'skipped_examples',
       'not_detected', 'elapsed_s', 'age', 'gender', 'ethnicity', 'groups',
     ]); // prettier-ignore
     expect(report).toMatchObject({ layout: 'utkface', path: root, precision: 'int8', detect: false });

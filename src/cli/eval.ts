@@ -3,7 +3,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { evaluateDataset, LAYOUTS } from '../eval/index.js';
+import { evaluateDataset, FRAMINGS, LAYOUTS, type Framing } from '../eval/index.js';
+import { FOLDER_TASKS } from '../eval/layouts/folders.js';
 import { formatTable, writeReport } from '../eval/report.js';
 import { choice, integer } from './options.js';
 import { Progress } from './progress.js';
@@ -12,6 +13,7 @@ interface EvalCliOptions {
   model?: string;
   precision?: 'int8' | 'fp32';
   detect?: boolean;
+  framing?: Framing;
   json?: string;
   report?: string;
   limit?: number;
@@ -36,14 +38,22 @@ export function register(program: Command): void {
       choice(['int8', 'fp32']),
     )
     .option('--detect', 'find faces with the detector (full pipeline) instead of using the images as crops')
+    .option(
+      '--framing <framing>',
+      `how images become crops: ${FRAMINGS.join(' | ')} (default: the layout's; folders: utkface; detect = --detect)`,
+      choice(FRAMINGS),
+    )
     .option('--json <file>', 'write the result object as JSON to FILE (- for stdout)')
     .option('--report <dir>', 'write summary.md, report.json and confusion-matrix PNGs to DIR')
     .option('--limit <n>', 'stop after N scored samples', integer('--limit', 1))
     .option('--batch <n>', 'faces per model run', integer('--batch', 1), 32)
     .option('--threads <n>', "ONNX Runtime threads (default: ONNX Runtime's choice)", integer('--threads', 1))
     .option('--labels <file>', 'ferplus: original FER2013 labels CSV (Usage,Image name,emotion,emotion_name)')
-    .option('--usage <usage>', 'fer2013-csv: only rows of this Usage (Training | PublicTest | PrivateTest)')
-    .option('--task <task>', 'folders: emotion | gender | ethnicity')
+    .option(
+      '--usage <usage>',
+      'fer2013-csv: only rows of this Usage (Training | PublicTest | PrivateTest); celeba: train | val | test (default) | all; fairface: train | val (default)',
+    )
+    .option('--task <task>', `folders: ${FOLDER_TASKS.join(' | ')}`)
     .option(
       '--only <file>',
       'score only the samples whose file names FILE lists, one per line (e.g. training/splits/utkface-test.txt)',
@@ -57,6 +67,7 @@ export function register(program: Command): void {
         modelPath: options.model,
         precision: options.precision,
         detect: Boolean(options.detect),
+        framing: options.framing,
         limit: options.limit,
         batch: options.batch,
         threads: options.threads,

@@ -24,7 +24,7 @@ export function fraction(name: string) {
 }
 
 /** One of `values`. */
-export function choice<T extends string>(values: T[]) {
+export function choice<T extends string>(values: readonly T[]) {
   return (value: string): T => {
     if (!values.includes(value as T)) throw new InvalidArgumentError(`expected ${values.join(' | ')}`);
     return value as T;

@@ -3,9 +3,9 @@
  * a `Predictor`, and accumulate the metrics of every task the layout labels.
  */
 import { classMatcher } from './classes.js';
-import type { DatasetReader, EvalSample, EvalTask } from './layouts/index.js';
-import { SkipCounter } from './layouts/index.js';
-import { AgeScore, argmax, ClassificationScore, GroupScore } from './metrics.js';
+import type { AttributeTask, DatasetReader, EvalSample, EvalTask } from './layouts/index.js';
+import { isAttributeTask, SkipCounter } from './layouts/index.js';
+import { AgeScore, argmax, BinaryScore, ClassificationScore, GroupScore } from './metrics.js';
 import type { ClassificationTask, EvalReport } from './report.js';
 
 /** The model's raw outputs for one face, by output name (`age` is `[mean, std]`). */
@@ -27,6 +27,8 @@ export interface Predictor {
 export interface EvaluateOptions {
   /** Output labels of the model, by output name (the contract's `outputs[*].labels`). */
   outputLabels: Record<string, readonly string[]>;
+  /** Decision thresholds of the yes/no attributes, by name (the contract's; default 0.5). */
+  thresholds?: Partial<Record<AttributeTask, number>>;
   /** Stop after this many usable samples. */
   limit?: number;
   /** Samples per predictor call. */
@@ -37,6 +39,7 @@ export interface EvaluateOptions {
 
 /** The model output a task is scored on. */
 export function outputOf(task: EvalTask): string {
+  if (isAttributeTask(task)) return 'attributes';
   return task === 'emotion_ferplus' ? 'emotion' : task;
 }
 
@@ -50,7 +53,9 @@ export type EvalScores = Pick<
   | 'not_detected'
   | 'age'
   | 'groups'
+  | 'smile_from_happy'
   | ClassificationTask
+  | AttributeTask
 >;
 
 export async function evaluate(
@@ -59,11 +64,22 @@ export async function evaluate(
   options: EvaluateOptions,
 ): Promise<EvalScores> {
   const { outputLabels, limit = Infinity, batch = 32, onProgress } = options;
-  const classTasks = reader.tasks.filter((task): task is ClassificationTask => task !== 'age');
+  const classTasks = reader.tasks.filter(
+    (task): task is ClassificationTask => task !== 'age' && !isAttributeTask(task),
+  );
+  const attributeTasks = reader.tasks.filter(isAttributeTask);
   for (const task of reader.tasks) {
     if (!outputLabels[outputOf(task)])
       throw new Error(`the model has no "${outputOf(task)}" output to score ${task}`);
+    if (isAttributeTask(task) && !outputLabels.attributes.includes(task))
+      throw new Error(`the model's attributes output has no "${task}"`);
   }
+  const binary = Object.fromEntries(
+    attributeTasks.map((task) => [task, new BinaryScore(options.thresholds?.[task] ?? 0.5)]),
+  ) as Partial<Record<AttributeTask, BinaryScore>>;
+  // The emotion head as a smile detector (P(happy) ≥ 0.5): the bar the smile head must beat.
+  const happyIndex = outputLabels.emotion?.indexOf('happy') ?? -1;
+  const smileFromHappy = attributeTasks.includes('smile') && happyIndex >= 0 ? new BinaryScore(0.5) : null;
   const matchers = Object.fromEntries(
     classTasks.map((task) => [task, classMatcher(outputLabels[outputOf(task)])]),
   );
@@ -96,6 +112,14 @@ export async function evaluate(
       const probabilities = outputs?.[outputOf(task)];
       if (probabilities) scores[task]!.add(truth[task]!, probabilities);
       else if (!outputs) scores[task]!.addMiss(truth[task]!);
+    }
+    for (const task of attributeTasks) {
+      const truth = sample.labels[task];
+      if (typeof truth !== 'boolean') continue;
+      const attributes = outputs?.attributes;
+      binary[task]!.add(truth, attributes ? attributes[outputLabels.attributes.indexOf(task)] : null);
+      if (task === 'smile' && smileFromHappy)
+        smileFromHappy.add(truth, outputs?.emotion?.[happyIndex] ?? null);
     }
     const trueAge = sample.labels.age;
     const ageOut = outputs?.age;
@@ -135,6 +159,8 @@ export async function evaluate(
   };
   if (age && !modelLacks.has('age')) result.age = age.result();
   for (const task of classTasks) if (!modelLacks.has(task)) result[task] = scores[task]!.result();
+  for (const task of attributeTasks) if (!modelLacks.has(task)) result[task] = binary[task]!.result();
+  if (smileFromHappy && !modelLacks.has('emotion')) result.smile_from_happy = smileFromHappy.result();
   if (hasGroups) result.groups = groups.result();
   return result;
 }

@@ -11,9 +11,13 @@ import type { EvalReport } from './report.js';
 export { LAYOUTS, type Layout } from './layouts/index.js';
 export type { EvalReport } from './report.js';
 
+/** How dataset images are turned into model crops: a dataset's framing, or the detector. */
+export const FRAMINGS = ['utkface', 'fer', 'celeba', 'fairface', 'detect'] as const;
+export type Framing = (typeof FRAMINGS)[number];
+
 /** What to score and how; the layout's own options (`labels`, `usage`, `task`, `only`) are `LayoutOptions`. */
 export interface EvaluateDatasetOptions extends LayoutOptions {
-  /** `utkface`, `ferplus`, `fer2013-csv` or `folders`. */
+  /** `utkface`, `ferplus`, `fer2013-csv`, `folders`, `celeba` or `fairface`. */
   layout: string;
   /** The dataset folder, archive or CSV file. */
   path: string;
@@ -23,6 +27,12 @@ export interface EvaluateDatasetOptions extends LayoutOptions {
   precision?: 'int8' | 'fp32';
   /** Find faces with the detector (full pipeline) instead of treating images as crops. */
   detect?: boolean;
+  /**
+   * How images become crops: the eye geometry of a dataset's published crops (`datasetEyes`),
+   * or `detect` (same as `detect: true`) for photos of any framing. Default: the layout's own
+   * (`folders`: `utkface`).
+   */
+  framing?: Framing;
   /** Stop after this many scored samples. */
   limit?: number;
   /** Faces per model run (default 32). */
@@ -35,17 +45,23 @@ export interface EvaluateDatasetOptions extends LayoutOptions {
 export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<EvalReport> {
   const started = performance.now();
   const precision = options.precision ?? precisionInName(options.modelPath) ?? 'int8';
+  if (options.framing && !(FRAMINGS as readonly string[]).includes(options.framing)) {
+    throw new Error(`framing must be one of ${FRAMINGS.join(', ')}, not "${options.framing}"`);
+  }
+  const detect = Boolean(options.detect) || options.framing === 'detect';
   const reader = await openLayout(options.layout, options.path, options);
+  const framing = options.framing && options.framing !== 'detect' ? options.framing : reader.geometry;
   const predictor = await createPredictor({
     modelPath: options.modelPath,
     precision,
     threads: options.threads,
-    detect: Boolean(options.detect),
-    geometry: reader.geometry,
+    detect,
+    geometry: framing,
   });
   try {
     const scores = await evaluate(reader, predictor, {
       outputLabels: predictor.outputLabels,
+      thresholds: predictor.thresholds,
       limit: options.limit,
       batch: options.batch,
       onProgress: options.onProgress,
@@ -60,7 +76,8 @@ export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<
       path: options.path,
       model: predictor.modelPath,
       precision,
-      detect: Boolean(options.detect),
+      detect,
+      framing: detect ? 'detect' : framing,
       n,
       skipped,
       skipped_reasons,

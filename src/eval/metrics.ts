@@ -139,6 +139,65 @@ export class ClassificationScore {
   }
 }
 
+export interface BinaryResult {
+  /** Share of correct yes/no decisions at `threshold`. */
+  accuracy: number | null;
+  /** Mean of the recall of "yes" and of "no": 0.5 for a constant answer, whatever the base rate. */
+  balanced_accuracy: number | null;
+  /** F1 of the "yes" class. */
+  f1: number | null;
+  /** Share of true "yes" among the samples. */
+  base_rate: number | null;
+  /** The probability at or above which the model says "yes" (the contract's, or 0.5). */
+  threshold: number;
+  /** Counts: true/false positives and negatives (misses of `--detect` count as "no" answers). */
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+  n: number;
+}
+
+/** Accuracy, balanced accuracy, F1 and base rate of one yes/no attribute. */
+export class BinaryScore {
+  private tp = 0;
+  private fp = 0;
+  private tn = 0;
+  private fn = 0;
+
+  constructor(readonly threshold = 0.5) {}
+
+  /** One sample: the truth and the model's probability of "yes" (null: no face found, a "no"). */
+  add(truth: boolean, probability: number | null): void {
+    const yes = probability !== null && probability >= this.threshold;
+    if (truth) {
+      if (yes) this.tp += 1;
+      else this.fn += 1;
+    } else if (yes) this.fp += 1;
+    else this.tn += 1;
+  }
+
+  result(): BinaryResult {
+    const { tp, fp, tn, fn } = this;
+    const n = tp + fp + tn + fn;
+    const ratio = (a: number, b: number) => (b ? a / b : null);
+    const recallYes = ratio(tp, tp + fn);
+    const recallNo = ratio(tn, tn + fp);
+    return {
+      accuracy: ratio(tp + tn, n),
+      balanced_accuracy: recallYes !== null && recallNo !== null ? (recallYes + recallNo) / 2 : null,
+      f1: ratio(2 * tp, 2 * tp + fp + fn),
+      base_rate: ratio(tp + fn, n),
+      threshold: this.threshold,
+      tp,
+      fp,
+      tn,
+      fn,
+      n,
+    };
+  }
+}
+
 export interface GroupResult {
   n: number;
   age_mae: number | null;

@@ -3,6 +3,7 @@
  * runtime: as dataset crops (`datasetCrop` with the layout's geometry → `AttributeModel`), or,
  * with `--detect`, through the full `FaceAnalyzer` pipeline (detect → align → model).
  */
+import type { ModelContract } from '../attributes/contract.js';
 import { datasetCrop } from '../attributes/crop.js';
 import { AttributeModel } from '../attributes/model.js';
 import { loadImage, type RgbImage } from '../image/load.js';
@@ -15,6 +16,8 @@ export interface EvalPredictor extends Predictor {
   modelPath: string;
   /** Output labels by output name, from the model contract. */
   outputLabels: Record<string, readonly string[]>;
+  /** Decision thresholds of the yes/no attributes, by name, from the model contract. */
+  thresholds: Record<string, number>;
   dispose(): Promise<void>;
 }
 
@@ -55,6 +58,7 @@ async function cropPredictor(options: PredictorOptions): Promise<EvalPredictor> 
   return {
     modelPath: model.modelPath,
     outputLabels: outputLabelsOf(contract),
+    thresholds: thresholdsOf(contract),
     async predict(samples) {
       const images = await decodeAll(samples);
       const crops = images.flatMap((image) =>
@@ -77,6 +81,7 @@ async function detectPredictor(options: PredictorOptions): Promise<EvalPredictor
   return {
     modelPath: analyzer.modelPath,
     outputLabels: outputLabelsOf(analyzer.contract),
+    thresholds: thresholdsOf(analyzer.contract),
     async predict(samples) {
       const predictions: Prediction[] = [];
       for (const image of await decodeAll(samples)) {
@@ -99,6 +104,12 @@ async function detectPredictor(options: PredictorOptions): Promise<EvalPredictor
   };
 }
 
-function outputLabelsOf(contract: { outputs: Record<string, { labels: readonly string[] }> }) {
+function outputLabelsOf(contract: Pick<ModelContract, 'outputs'>) {
   return Object.fromEntries(Object.entries(contract.outputs).map(([name, output]) => [name, output.labels]));
+}
+
+function thresholdsOf(contract: Pick<ModelContract, 'outputs'>): Record<string, number> {
+  const attributes = contract.outputs.attributes;
+  if (attributes?.kind !== 'binary') return {};
+  return Object.fromEntries(attributes.labels.map((label, i) => [label, attributes.thresholds?.[i] ?? 0.5]));
 }

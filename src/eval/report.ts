@@ -5,7 +5,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { AgeResult, ClassificationResult, GroupResult } from './metrics.js';
+import { ATTRIBUTE_TASKS } from './layouts/index.js';
+import type { AgeResult, BinaryResult, ClassificationResult, GroupResult } from './metrics.js';
 
 /** The classification tasks a report can hold, in report order. */
 export const CLASSIFICATION_TASKS = [
@@ -24,6 +25,8 @@ export interface EvalReport {
   model: string;
   precision: string;
   detect: boolean;
+  /** How images became crops: a dataset's framing (`utkface`, `fer`, `celeba`, `fairface`) or `detect`. */
+  framing: string;
   /** Samples scored (including faces `--detect` did not find). */
   n: number;
   /** Samples left out (malformed name, unreadable image, no label, …), by reason in `skipped_reasons`. */
@@ -41,6 +44,27 @@ export interface EvalReport {
   emotion_fer2013?: ClassificationResult;
   /** Age MAE and gender accuracy per `"<ethnicity>/<gender>"` group, where both are labelled. */
   groups?: Record<string, GroupResult>;
+  /** Yes/no attributes (layouts `celeba` and `folders --task <attribute>`). */
+  smile?: BinaryResult;
+  eyeglasses?: BinaryResult;
+  makeup?: BinaryResult;
+  lipstick?: BinaryResult;
+  beard?: BinaryResult;
+  moustache?: BinaryResult;
+  sideburns?: BinaryResult;
+  /** Where smiles are labelled: the emotion head as a smile detector, P(happy) ≥ 0.5. */
+  smile_from_happy?: BinaryResult;
+}
+
+/** The yes/no rows of a report, in report order, with their labels. */
+function binaryRows(report: EvalReport): [string, BinaryResult][] {
+  const rows: [string, BinaryResult][] = [];
+  for (const task of ATTRIBUTE_TASKS) {
+    const result = report[task];
+    if (result) rows.push([task, result]);
+  }
+  if (report.smile_from_happy) rows.push(['smile from P(happy)', report.smile_from_happy]);
+  return rows;
 }
 
 const percent = (value: number | null | undefined) => (value == null ? '–' : `${(value * 100).toFixed(1)}%`);
@@ -72,6 +96,22 @@ export function formatTable(report: EvalReport): string {
     if (result) rows.push([task, String(result.n), percent(result.accuracy), fixed(result.ece, 3)]);
   }
   lines.push(...alignColumns(rows));
+  const binary = binaryRows(report);
+  if (binary.length) {
+    const table = [['attribute', 'n', 'accuracy', 'balanced', 'F1', 'base rate', 'threshold']];
+    for (const [name, r] of binary) {
+      table.push([
+        name,
+        String(r.n),
+        percent(r.accuracy),
+        percent(r.balanced_accuracy),
+        fixed(r.f1, 3),
+        percent(r.base_rate),
+        fixed(r.threshold, 2),
+      ]);
+    }
+    lines.push('', ...alignColumns(table));
+  }
   for (const task of CLASSIFICATION_TASKS) {
     const result = report[task];
     if (!result) continue;
@@ -130,6 +170,16 @@ export async function writeReport(report: EvalReport, dir: string): Promise<stri
     const result = report[task];
     if (result)
       markdown.push(`| ${task} | ${result.n} | ${percent(result.accuracy)} | ${fixed(result.ece, 3)} |`);
+  }
+  const binary = binaryRows(report);
+  if (binary.length) {
+    markdown.push('', '| attribute | n | accuracy | balanced accuracy | F1 | base rate | threshold |');
+    markdown.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const [name, r] of binary) {
+      markdown.push(
+        `| ${name} | ${r.n} | ${percent(r.accuracy)} | ${percent(r.balanced_accuracy)} | ${fixed(r.f1, 3)} | ${percent(r.base_rate)} | ${fixed(r.threshold, 2)} |`,
+      );
+    }
   }
   for (const task of CLASSIFICATION_TASKS) {
     const result = report[task];

@@ -81,3 +81,18 @@ def evaluate_split(model, cache: dict, split: int, limit: int | None = None) -> 
     if limit:
         rows = rows[np.linspace(0, len(rows) - 1, min(limit, len(rows))).astype(int)]
     return metrics(cache, rows, predict_rows(model, cache, rows))
+
+
+def choose_thresholds(probabilities: np.ndarray, truth: np.ndarray) -> list[float]:
+    """Per binary attribute (columns), the threshold that maximises the mean of accuracy and
+    balanced accuracy: plain accuracy alone would make rare attributes "always no", balanced
+    accuracy alone would flood them with false positives."""
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    chosen = []
+    for k in range(truth.shape[1]):
+        yes, true = probabilities[:, k][None, :] >= grid[:, None], truth[:, k][None, :]
+        accuracy = (yes == true).mean(1)
+        recall_pos = (yes & true).sum(1) / max(int(true.sum()), 1)
+        recall_neg = (~yes & ~true).sum(1) / max(int((~true).sum()), 1)
+        chosen.append(float(grid[np.argmax(accuracy + (recall_pos + recall_neg) / 2)]))
+    return chosen

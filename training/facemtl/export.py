@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import batch_tensors
+from .data import TASK_INDEX, batch_tensors
+from .evaluate import choose_thresholds, predict_rows
 from .experiments import load_checkpoint
 from .models import ExportWrapper, FaceMTL
 from .prepare import load_cache
@@ -58,10 +59,11 @@ def export_int8(model: FaceMTL, calibration: list[torch.Tensor], path: Path, siz
 
 
 def calibration_batches(cache: dict, count: int = 1024, batch: int = 128, seed: int = 0) -> list[torch.Tensor]:
-    """A seeded sample of training crops, half from each dataset."""
+    """A seeded sample of training crops, the same number from each dataset in the cache."""
     rng = np.random.default_rng(seed)
     rows = np.flatnonzero(cache["split"] == 0)
-    picks = np.concatenate([rng.choice(rows[cache["source"][rows] == s], count // 2, replace=False) for s in (0, 1)])
+    sources = np.unique(cache["source"][rows])
+    picks = np.concatenate([rng.choice(rows[cache["source"][rows] == s], count // len(sources), replace=False) for s in sources])
     rng.shuffle(picks)
     return [batch_tensors(cache, picks[i:i + batch])[0] for i in range(0, len(picks), batch)]
 
@@ -125,6 +127,24 @@ def main(argv=None) -> None:
         ops = executed_ops(optimized)
     print(f"{int8}: {int8.stat().st_size / 1e6:.2f} MB, max |ORT − fake-quant PyTorch| {parity(qmodel, int8, check)}")
     print(f"ops ONNX Runtime runs for the INT8 model: {dict(ops)}")
+    if "attributes" in model.tasks and not args.name:
+        write_thresholds(qmodel, cache, args.out / "facemtl.json")
+
+
+def write_thresholds(model, cache: dict, contract_path: Path) -> None:
+    """Choose each binary attribute's decision threshold on the validation split (the INT8 model's
+    fake-quant twin) and store them in the contract next to the model files."""
+    rows = np.flatnonzero((cache["split"] == 1) & (cache["mask"][:, TASK_INDEX["attributes"]] > 0))
+    if len(rows) == 0:
+        print("no validation rows with attribute labels: thresholds left as they are")
+        return
+    probabilities = predict_rows(model, cache, rows)["attributes"]
+    thresholds = choose_thresholds(probabilities, cache["attributes"][rows] > 0.5)
+    contract = json.loads(contract_path.read_text()) if contract_path.exists() else json.loads(json.dumps(CONTRACT))
+    contract["outputs"]["attributes"]["thresholds"] = thresholds
+    contract_path.write_text(json.dumps(contract, indent=2) + "\n")
+    labels = contract["outputs"]["attributes"]["labels"]
+    print(f"thresholds on {len(rows)} validation faces: {dict(zip(labels, thresholds))} → {contract_path}")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,25 @@
 /** The dataset layouts `facemtl eval` reads. */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { celebaReader } from './celeba.js';
+import { fairfaceReader } from './fairface.js';
 import { fer2013CsvReader } from './fer2013csv.js';
 import { ferplusReader, readFer2013Labels } from './ferplus.js';
 import { FOLDER_TASKS, foldersReader, type FolderTask } from './folders.js';
 import type { DatasetReader } from './types.js';
 import { utkfaceReader } from './utkface.js';
 
-export const LAYOUTS = ['utkface', 'ferplus', 'fer2013-csv', 'folders'] as const;
+export const LAYOUTS = ['utkface', 'ferplus', 'fer2013-csv', 'folders', 'celeba', 'fairface'] as const;
 export type Layout = (typeof LAYOUTS)[number];
 
 export interface LayoutOptions {
   /** `ferplus`: the original 7-class labels CSV (`Usage,Image name,emotion,emotion_name`). */
   labels?: string;
-  /** `fer2013-csv`: keep only rows of this `Usage` (`Training`, `PublicTest`, `PrivateTest`). */
+  /**
+   * `fer2013-csv`: keep only rows of this `Usage` (`Training`, `PublicTest`, `PrivateTest`);
+   * `celeba`: the official partition `train`, `val`, `test` (default) or `all`;
+   * `fairface`: the label file `train` or `val` (default).
+   */
   usage?: string;
   /** `folders`: the task the class folders are labels of. */
   task?: string;
@@ -64,6 +70,10 @@ async function openReader(layout: string, path: string, options: LayoutOptions):
       return ferplusReader(path, options.labels ? await readFer2013Labels(options.labels) : undefined);
     case 'fer2013-csv':
       return fer2013CsvReader(path, options.usage);
+    case 'celeba':
+      return celebaReader(path, options.usage);
+    case 'fairface':
+      return fairfaceReader(path, options.usage);
     case 'folders': {
       const task = options.task as FolderTask;
       if (!FOLDER_TASKS.includes(task)) throw new Error(`folders needs --task ${FOLDER_TASKS.join('|')}`);
@@ -75,6 +85,7 @@ async function openReader(layout: string, path: string, options: LayoutOptions):
 }
 
 export { SkipCounter } from './types.js';
-export type { DatasetReader, EvalSample, EvalTask, DatasetGeometry } from './types.js';
+export { ATTRIBUTE_TASKS, isAttributeTask } from './types.js';
+export type { AttributeTask, DatasetReader, EvalSample, EvalTask, DatasetGeometry } from './types.js';
 export { parseUtkfaceName } from './utkface.js';
 export { ferplusMajority, FER2013_CLASSES, FERPLUS_COLUMNS } from './ferplus.js';

@@ -3,19 +3,39 @@
  * Class labels are the dataset's class names (matched to the model's labels by `classMatcher`).
  */
 
+import type { DatasetName } from '../../attributes/contract.js';
+
+/** The yes/no attributes (the model's `attributes` output, CelebA's labels). */
+export const ATTRIBUTE_TASKS = [
+  'smile',
+  'eyeglasses',
+  'makeup',
+  'lipstick',
+  'beard',
+  'moustache',
+  'sideburns',
+] as const;
+export type AttributeTask = (typeof ATTRIBUTE_TASKS)[number];
+
+export function isAttributeTask(task: string): task is AttributeTask {
+  return (ATTRIBUTE_TASKS as readonly string[]).includes(task);
+}
+
 /** The tasks `facemtl eval` scores; the keys of the `--json` report. */
-export type EvalTask = 'age' | 'gender' | 'ethnicity' | 'emotion' | 'emotion_ferplus' | 'emotion_fer2013';
+export type EvalTask =
+  'age' | 'gender' | 'ethnicity' | 'emotion' | 'emotion_ferplus' | 'emotion_fer2013' | AttributeTask;
 
 export interface EvalSample {
   /** File name (or row name) of the sample, for messages. */
   name: string;
   /** The encoded image (JPEG, PNG, …). */
   bytes: Buffer;
-  labels: Partial<Record<EvalTask, string | number>> & { age?: number };
+  /** Class names; `age` in years; a yes/no attribute as a boolean. */
+  labels: Partial<Record<EvalTask, string | number | boolean>> & { age?: number };
 }
 
 /** The dataset crop geometry (`datasetEyes` of the contract) a layout's images follow. */
-export type DatasetGeometry = 'utkface' | 'fer';
+export type DatasetGeometry = DatasetName;
 
 export interface DatasetReader {
   /** Tasks this layout labels (in report order). */
