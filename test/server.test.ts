@@ -76,11 +76,15 @@ class FakeAnalyzer implements ImageAnalyzer {
     this.gate = null;
   }
 
+  /** The limits of the last call. */
+  limits: { maxPixels: number; timeoutSeconds: number; signal: AbortSignal } | null = null;
+
   async analyze(
     image: Uint8Array,
-    limits: { signal: AbortSignal },
+    limits: { maxPixels: number; timeoutSeconds: number; signal: AbortSignal },
   ): Promise<{ width: number; height: number; faces: object[] }> {
     this.calls.push(image);
+    this.limits = limits;
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
@@ -566,6 +570,16 @@ describe('facemtl serve against careless and hostile clients (fake analyzer)', (
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(2);
     expect(await metric(url, 'facemtl_inferences_overdue')).toBe(1);
     expect(analyzer.maxRunning).toBe(1);
+  });
+
+  it('gives the decoder the time left to the deadline', async () => {
+    const analyzer = new FakeAnalyzer();
+    const { url } = await start(analyzer, { timeoutMs: 5000, maxPixels: 1234 });
+    expect((await postImage(url, sampleBytes)).status).toBe(200);
+    expect(analyzer.limits!.maxPixels).toBe(1234);
+    expect(analyzer.limits!.timeoutSeconds).toBeGreaterThanOrEqual(1);
+    expect(analyzer.limits!.timeoutSeconds).toBeLessThanOrEqual(5);
+    expect(analyzer.limits!.signal.aborted).toBe(false);
   });
 
   it('gives the slot back at the deadline when the analyzer honours the abort signal', async () => {

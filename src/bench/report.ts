@@ -194,7 +194,8 @@ export function benchMarkdown(report: BenchReport): string {
     '',
     'Other benchmarks write their tables to `bench/results/`: [peers.md](results/peers.md) (the peer',
     'libraries, `bench/peers/run.mjs`), [video.md](results/video.md) (`bench/video.mjs`),',
-    '[server-load.md](results/server-load.md) (`bench/server-load.mjs`), [web.md](results/web.md)',
+    '[server-load.md](results/server-load.md) (`bench/server-load.mjs`), [server-attack.md](results/server-attack.md)',
+    '(`bench/server-attack.mjs`), [web.md](results/web.md)',
     '(`bench/web-frame.mjs`). `npm run bench:all` regenerates this file and all of them (about 15',
     'minutes on 2 cores; the peers need `../shared/data`).',
   );

@@ -142,10 +142,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     if (!(request.raw.socket as Socket & { [TIMED_OUT]?: boolean })?.[TIMED_OUT]) {
       metrics.errors.inc({ code: httpError.code });
     }
-    void reply.status(httpError.statusCode).headers(httpError.headers);
-    // Refused before its body was read (busy, too large…): close rather than drain the rest.
-    if (!request.raw.complete) void reply.header('Connection', 'close');
-    void reply.send(httpError.toBody());
+    if (!request.raw.complete) lingerThenClose(request.raw, reply.raw);
+    void reply.status(httpError.statusCode).headers(httpError.headers).send(httpError.toBody());
   });
   app.setNotFoundHandler((request) => {
     throw new HttpError(404, 'not_found', `no route for ${request.method} ${request.url.split('?')[0]}`);
@@ -281,6 +279,20 @@ function boundedHttpServer(
   );
   server.maxConnections = limits.maxConnections;
   return server;
+}
+
+/**
+ * For an answer sent before the request's body arrived (busy, too large…): let the client go on
+ * sending for a moment, so that it reads the answer instead of a broken pipe, then close the
+ * connection rather than read the whole unwanted body.
+ */
+function lingerThenClose(request: IncomingMessage, response: ServerResponse, lingerMs = 2000): void {
+  response.once('finish', () => {
+    if (request.complete) return;
+    setTimeout(() => {
+      if (!request.complete) request.socket.destroy();
+    }, lingerMs).unref();
+  });
 }
 
 /** Node's client errors (timeouts, malformed HTTP) as our errors; null for a peer already gone. */

@@ -69,7 +69,9 @@ const FRAMEWORK_ERRORS: Readonly<Record<string, { status: number; code: string; 
 };
 
 /** `ImageError.code` of the image loader (src/image) → our status, code and fallback message. */
-export const IMAGE_ERRORS: Readonly<Record<ImageErrorCode, { status: number; code: string; message: string }>> = {
+export const IMAGE_ERRORS: Readonly<
+  Record<ImageErrorCode, { status: number; code: string; message: string }>
+> = {
   empty: { status: 400, code: 'empty_image', message: 'the image is empty' },
   corrupt: { status: 400, code: 'corrupt_image', message: 'the image data is corrupt or truncated' },
   unreadable: { status: 400, code: 'unreadable_image', message: 'the image cannot be read' },
