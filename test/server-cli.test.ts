@@ -5,6 +5,10 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkedFetch } from './fixtures/openapi.js';
+
+/** Every response is checked against the server's own /openapi.json. */
+const fetch = checkedFetch();
 
 const CLI = 'dist/cli/main.js';
 const built = existsSync(CLI);

@@ -55,7 +55,7 @@ export interface AppOptions {
 
 const API_ROUTE = '/v1/analyze';
 /** Set on a socket whose request ended in a client error (counted there), so the handler's abort is not counted again. */
-const TIMED_OUT = Symbol('facemtl.timedOut');
+const COUNTED = Symbol('facemtl.clientErrorCounted');
 
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const { analyzer, limits } = options;
@@ -75,7 +75,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket) {
       const httpError = clientError(error);
       if (!httpError || socket.destroyed) return;
-      (socket as Socket & { [TIMED_OUT]?: boolean })[TIMED_OUT] = true;
+      (socket as Socket & { [COUNTED]?: boolean })[COUNTED] = true;
       metrics.errors.inc({ code: httpError.code });
       metrics.requests.inc({ route: 'unmatched', status: String(httpError.statusCode) });
       if (
@@ -139,7 +139,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       request.log.error({ err: { message: (error as Error)?.message } }, 'request failed');
     }
     // A request that ended in a client error (408, aborted…) was counted there.
-    if (!(request.raw.socket as Socket & { [TIMED_OUT]?: boolean })?.[TIMED_OUT]) {
+    if (!(request.raw.socket as Socket & { [COUNTED]?: boolean })?.[COUNTED]) {
       metrics.errors.inc({ code: httpError.code });
     }
     if (!request.raw.complete) lingerThenClose(request.raw, reply.raw);
