@@ -9,7 +9,7 @@
  * the running job finish, metrics and status counts agree with the queue.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
@@ -17,10 +17,11 @@ import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli as facemtl } from './fixtures/cli.js';
-import { hasRedis, NO_REDIS_REASON, startRedis, type TestRedis } from './fixtures/redis.js';
+import { REDIS_SERVER, startRedis, type TestRedis } from './fixtures/redis.js';
+import { requireTool } from './fixtures/tools.js';
 
 const PHOTO = 'node_modules/@vladmandic/face-api/demo/sample1.jpg'; // three faces
-if (!hasRedis) console.warn(`queue.test.ts skipped: ${NO_REDIS_REASON}`);
+const hasRedis = requireTool('queue.test.ts', REDIS_SERVER, 'apt-get install -y redis-server');
 
 /** A `facemtl worker` child process; `ready` resolves with its start-up line. */
 interface WorkerProcess {
@@ -128,6 +129,7 @@ describe.skipIf(!hasRedis)('queue: facemtl worker / submit / status on Redis', (
     for (const queue of queues) await queue.close();
     client?.disconnect();
     await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true }); // ~60 MB of generated images
   });
 
   it('submit --wait: analyze’s results and reasons, one job per distinct image, bad images never retried', async () => {

@@ -8,11 +8,6 @@ import { Redis } from 'ioredis';
 /** The queue every command uses unless told otherwise. */
 export const DEFAULT_QUEUE = 'facemtl';
 
-export interface RedisTarget {
-  /** `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). */
-  url: string;
-}
-
 /** `host:port` of a Redis URL, for messages: never the password. */
 export function describeRedis(url: string): string {
   const parsed = new URL(url);

@@ -90,11 +90,6 @@ export class Submitter {
     return this.queue.name;
   }
 
-  /** Jobs this submitter waits for. */
-  get waitingFor(): number {
-    return this.pending.size;
-  }
-
   /**
    * Enqueues `files` in batches. A file that cannot be read is reported as failed (the loader's
    * one-line reason) and the rest go on. Returns the number of distinct images submitted.

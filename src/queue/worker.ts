@@ -51,6 +51,7 @@ export class AnalysisWorker {
   readonly metrics: WorkerMetrics;
   private readonly worker: Worker<AnalysisJobData, Analysis>;
   private closing: Promise<void> | undefined;
+  private runningJobs = 0;
 
   private constructor(
     readonly name: string,
@@ -108,8 +109,6 @@ export class AnalysisWorker {
   get active(): number {
     return this.runningJobs;
   }
-
-  private runningJobs = 0;
 
   private async process(job: AnalysisJob): Promise<Analysis> {
     const started = performance.now();
