@@ -9,6 +9,7 @@ import { loadContract } from '../src/attributes/contract.js';
 import type { RawOutputs } from '../src/attributes/decode.js';
 import { occlusionMaps, squarePositions } from '../src/explain/occlusion.js';
 import { explanationPng, heatColour } from '../src/explain/render.js';
+import { SHIPPED_ATTRIBUTES } from './fixtures/face.js';
 
 const SIZE = 64;
 const contract = loadContract();
@@ -109,11 +110,24 @@ describe('facemtl explain (CLI)', () => {
     const photo = 'node_modules/@vladmandic/face-api/demo/sample1.jpg';
     const { code, stdout } = await run(photo, '--out', out, '--json', '--threads', '1', '--stride', '8');
     expect(code).toBe(0);
-    const report = JSON.parse(stdout) as { faces: { heads: Record<string, { file: string }> }[] };
+    const report = JSON.parse(stdout) as {
+      faces: { heads: Record<string, { file: string; label: string; regions: Record<string, number> }> }[];
+    };
     expect(report.faces.length).toBeGreaterThanOrEqual(2);
-    expect(Object.keys(report.faces[0].heads)).toEqual(['age', 'gender', 'ethnicity', 'emotion']);
-    expect(readdirSync(out)).toHaveLength(report.faces.length * 4);
+    // One map per head, and one per yes/no attribute of a model that has them.
+    const heads = ['age', 'gender', 'ethnicity', 'emotion', ...SHIPPED_ATTRIBUTES];
+    expect(Object.keys(report.faces[0].heads)).toEqual(heads);
+    expect(readdirSync(out)).toHaveLength(report.faces.length * heads.length);
     expect(readdirSync(out)).toContain('sample1-face1-emotion.png');
+    for (const name of SHIPPED_ATTRIBUTES) {
+      const head = report.faces[0].heads[name];
+      expect(['yes', 'no']).toContain(head.label);
+      expect(readdirSync(out)).toContain(`sample1-face1-${name}.png`);
+    }
+    // Shares of the map in the eye, nose and mouth bands: at most all of it together.
+    const { regions } = report.faces[0].heads.emotion;
+    expect(Object.keys(regions)).toEqual(['eyes_brows', 'nose_cheeks', 'mouth_chin']);
+    expect(Object.values(regions).reduce((sum, share) => sum + share, 0)).toBeLessThanOrEqual(1.001);
   }, 60_000);
 
   it('fails with one line when there is no face', async () => {

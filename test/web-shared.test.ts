@@ -16,6 +16,7 @@ import {
   tileGrid,
 } from '../src/detect/regions.js';
 import { alignedCrops, toFace } from '../src/pipeline/face.js';
+import { faceSummary } from '../web/src/render.js';
 
 const detection = (x: number, y: number, size: number, score: number): Detection => ({
   box: { x, y, width: size, height: size },
@@ -38,6 +39,7 @@ describe('code shared by the browser demo and the Node runtime', () => {
       'src/detect/blazeface.ts',
       'src/attributes/crop.ts',
       'src/attributes/decode.ts',
+      'src/attributes/binary.ts',
     ]) {
       const imports = readFileSync(file, 'utf8').match(/^import (?!type )[^;]*?from '[^']+'/gm) ?? [];
       for (const line of imports)
@@ -202,5 +204,37 @@ describe('code shared by the browser demo and the Node runtime', () => {
       'ethnicity',
       'emotion',
     ]);
+  });
+
+  it('the demo lists the attributes a face shows, and no such row for a model without them', () => {
+    const attributes = {
+      age: { years: 30, low: 20, high: 40, std: 6 },
+      gender: { label: 'female', probability: 0.7 },
+      ethnicity: { label: 'white', probabilities: { white: 1 } },
+      emotion: { label: 'happy', probabilities: { happy: 1 } },
+    };
+    const old = toFace(detection(10, 20, 50, 0.9), attributes, {});
+    expect(faceSummary(old).map(([term]) => term)).toEqual([
+      'age',
+      'gender',
+      'ethnicity',
+      'emotion',
+      'detector',
+    ]);
+
+    const face = toFace(
+      detection(10, 20, 50, 0.9),
+      {
+        ...attributes,
+        attributes: {
+          smile: { probability: 0.93, present: true },
+          eyeglasses: { probability: 0.991, present: true },
+          beard: { probability: 0.2, present: false },
+        },
+      },
+      {},
+    );
+    expect(Object.keys(JSON.parse(JSON.stringify(face)))).toContain('attributes');
+    expect(Object.fromEntries(faceSummary(face)).attributes).toBe('smile 93% · glasses 99%');
   });
 });

@@ -8,6 +8,8 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import sharp from 'sharp';
+import { binaryLabels, presentAttributes } from '../attributes/binary.js';
+import { loadContract } from '../attributes/contract.js';
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, fileErrorReason, loadImage } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
 import { FaceAnalyzer, type Analysis, type Face } from '../pipeline/index.js';
@@ -259,11 +261,20 @@ function tableRows(result: FileResult): string[] {
         ),
         `${face.gender.label} ${percent(face.gender.probability)}`.padEnd(12),
         `${face.ethnicity.label} ${percent(face.ethnicity.probabilities[face.ethnicity.label])}`.padEnd(12),
-        `${face.emotion.label} ${percent(face.emotion.probabilities[face.emotion.label])}`,
-      ].join('  ');
+        `${face.emotion.label} ${percent(face.emotion.probabilities[face.emotion.label])}`.padEnd(13),
+        presentAttributes(face.attributes).join(', '),
+      ]
+        .join('  ')
+        .trimEnd();
     }),
   ];
 }
+
+/**
+ * The binary attributes of the package's contract: one CSV column each, in the same order whatever
+ * model runs (empty for a model without them), so files from different models line up.
+ */
+const ATTRIBUTE_LABELS = binaryLabels(loadContract());
 
 export const CSV_HEADER = [
   'file',
@@ -282,6 +293,7 @@ export const CSV_HEADER = [
   'ethnicity_probability',
   'emotion',
   'emotion_probability',
+  ...ATTRIBUTE_LABELS.map((name) => `${name}_probability`),
   'error',
 ];
 
@@ -308,6 +320,7 @@ export function csvRows(result: FileResult): string[] {
       face.ethnicity.probabilities[face.ethnicity.label],
       face.emotion.label,
       face.emotion.probabilities[face.emotion.label],
+      ...ATTRIBUTE_LABELS.map((name) => face.attributes?.[name]?.probability ?? ''),
       '',
     ]),
   );
@@ -347,7 +360,14 @@ function annotationSvg({ width, height, faces }: Analysis): string {
   const shapes = faces.map((face: Face) => {
     const { x, y, width: w, height: h } = face.box;
     const fontSize = Math.max(12, Math.round(w / 7));
-    const label = `${face.gender.label[0].toUpperCase()} ${Math.round(face.age.years)} · ${face.ethnicity.label} · ${face.emotion.label}`;
+    const label = [
+      `${face.gender.label[0].toUpperCase()} ${Math.round(face.age.years)}`,
+      face.ethnicity.label,
+      face.emotion.label,
+      presentAttributes(face.attributes).join(', '),
+    ]
+      .filter(Boolean)
+      .join(' · ');
     const points = Object.values(face.landmarks)
       .map((p) => `<circle cx="${p.x}" cy="${p.y}" r="${stroke * 1.5}" fill="#ffcc00"/>`)
       .join('');

@@ -1,13 +1,14 @@
 /**
  * `facemtl explain <image>`: occlusion-sensitivity maps of every head (age, gender, ethnicity,
- * emotion) for each face of an image, written as PNG overlays. See docs/explain.md.
+ * emotion, and each yes/no attribute of models that have them) for each face of an image,
+ * written as PNG overlays. See docs/explain.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { Precision } from '../attributes/model.js';
 import { explanationPng } from '../explain/render.js';
-import { occlusionMaps, type FaceExplanation } from '../explain/occlusion.js';
+import { occlusionMaps, regionShares, type FaceExplanation, type FaceRegion } from '../explain/occlusion.js';
 import { loadImage } from '../image/load.js';
 import { FaceAnalyzer } from '../pipeline/index.js';
 import { addModelOptions, integer } from './options.js';
@@ -93,6 +94,8 @@ interface PanelInfo {
   label: string;
   score: number;
   maxDrop: number;
+  /** Share of the map's positive weight in the eye, nose and mouth bands of the crop. */
+  regions: Record<FaceRegion, number>;
   file: string;
 }
 
@@ -103,7 +106,16 @@ async function writePanels(crop: Float32Array, size: number, explanation: FaceEx
     const score =
       name === 'age' ? `${head.score.toFixed(0)} years` : `${head.label} ${head.score.toFixed(2)}`;
     await writeFile(file, await explanationPng(crop, size, head, { caption: `${name}: ${score}` }));
-    heads[name] = { label: head.label, score: round(head.score, 4), maxDrop: round(head.max, 4), file };
+    const regions = Object.fromEntries(
+      Object.entries(regionShares(head, size)).map(([region, share]) => [region, round(share, 3)]),
+    ) as Record<FaceRegion, number>;
+    heads[name] = {
+      label: head.label,
+      score: round(head.score, 4),
+      maxDrop: round(head.max, 4),
+      regions,
+      file,
+    };
   }
   return heads;
 }

@@ -4,6 +4,7 @@
  * annotated copy of the video (`--annotate OUT.mp4`). See docs/video.md.
  */
 import type { Command } from 'commander';
+import { presentAttributes } from '../attributes/binary.js';
 import type { Precision } from '../attributes/model.js';
 import type { DetectorChoice } from '../detect/detector.js';
 import { annotateFrame } from '../video/annotate.js';
@@ -139,12 +140,14 @@ async function runVideo(source: string, flags: VideoFlags): Promise<void> {
 
 function trackTable(tracks: TrackSummary[]): string[] {
   if (tracks.length === 0) return ['no faces'];
-  return tracks.map(
-    (t) =>
+  return tracks.map((t) =>
+    (
       `track ${t.id}  ${t.firstTime.toFixed(2)}–${t.lastTime.toFixed(2)} s  ${t.detections} detections  ` +
       `${t.gender.label} (${pct(t.gender.probability)})  age ${t.age.years.toFixed(0)} ` +
       `[${t.age.low.toFixed(0)}–${t.age.high.toFixed(0)}]  ${t.ethnicity.label} (${pct(t.ethnicity.probabilities[t.ethnicity.label])})  ` +
-      `${t.emotion.label} (${pct(t.emotion.probabilities[t.emotion.label])})`,
+      `${t.emotion.label} (${pct(t.emotion.probabilities[t.emotion.label])})  ` +
+      presentAttributes(t.attributes).join(', ')
+    ).trimEnd(),
   );
 }
 

@@ -31,12 +31,16 @@ export const DEFAULT_OCCLUSION: Readonly<Required<OcclusionOptions>> = {
 export type RawModel = (crops: Float32Array[]) => Promise<RawOutputs[]>;
 
 export interface HeadMap {
-  /** What the map explains: the predicted label, or `years` for the age head. */
+  /**
+   * What the map explains: the predicted label, `years` for the age head, and for a yes/no
+   * attribute its decision at the contract's threshold: `yes` or `no`.
+   */
   label: string;
   /**
    * Per crop pixel (row by row, size × size): the mean drop of the head's score when a square
-   * covering the pixel is hidden — in probability for label heads (of the predicted label), in
-   * years of |change| for age. Positive = the pixel supports the prediction.
+   * covering the pixel is hidden — in probability for label heads (of the predicted label) and
+   * attributes (of the decision: P(yes) or P(no)), in years of |change| for age. Positive = the
+   * pixel supports the prediction.
    */
   map: Float32Array;
   /** The head's score on the whole crop (probability of `label`, or the age in years). */
@@ -45,12 +49,24 @@ export interface HeadMap {
   max: number;
 }
 
-/** One map per head of the contract (except the secondary `emotion_fer2013`). */
+/**
+ * One map per head of the contract (except the secondary `emotion_fer2013`), and one per yes/no
+ * attribute of a `binary` output, by the attribute's name (`smile`, `eyeglasses`, …).
+ */
 export type FaceExplanation = Record<string, HeadMap>;
 
-/** The heads the runtime reports, in contract order. */
+/** The outputs the runtime reports, in contract order. */
 export const EXPLAINED_HEADS = (contract: Pick<ModelContract, 'outputs'>): string[] =>
   Object.keys(contract.outputs).filter((name) => name !== 'emotion_fer2013');
+
+/** What one map explains and how an occluded crop's outputs are scored against the whole crop. */
+interface Target {
+  /** The map's name: the output's, or the attribute's for a binary output. */
+  name: string;
+  label: string;
+  score: number;
+  drop: (occluded: RawOutputs) => number;
+}
 
 export async function occlusionMaps(
   crop: Float32Array,
@@ -67,10 +83,11 @@ export async function occlusionMaps(
   const positions = squarePositions(size, patch, stride);
 
   const [baseline] = await runModel([crop]);
-  const heads = EXPLAINED_HEADS(contract).filter((name) => baseline[name]);
-  const targets = heads.map((name) => target(name, baseline[name], contract));
+  const targets = EXPLAINED_HEADS(contract)
+    .filter((name) => baseline[name])
+    .flatMap((name) => headTargets(name, baseline[name], contract));
 
-  const sums = heads.map(() => new Float64Array(size * size));
+  const sums = targets.map(() => new Float64Array(size * size));
   const coverage = new Uint16Array(size * size);
   for (const [x, y] of positions) addSquare(coverage, size, x, y, patch, 1);
   for (let start = 0; start < positions.length; start += batchSize) {
@@ -78,40 +95,76 @@ export async function occlusionMaps(
     const outputs = await runModel(chunk.map(([x, y]) => occlude(crop, size, x, y, patch, fill)));
     outputs.forEach((raw, k) => {
       const [x, y] = chunk[k];
-      heads.forEach((name, h) => {
-        const drop = targets[h].drop(raw[name]);
-        addSquare(sums[h], size, x, y, patch, drop);
-      });
+      targets.forEach((target, t) => addSquare(sums[t], size, x, y, patch, target.drop(raw)));
     });
   }
 
   const explanation: FaceExplanation = {};
-  heads.forEach((name, h) => {
+  targets.forEach((target, t) => {
     const map = new Float32Array(size * size);
     let max = -Infinity;
     for (let p = 0; p < map.length; p++) {
-      map[p] = coverage[p] ? sums[h][p] / coverage[p] : 0;
+      map[p] = coverage[p] ? sums[t][p] / coverage[p] : 0;
       max = Math.max(max, map[p]);
     }
-    explanation[name] = { label: targets[h].label, map, score: targets[h].score, max };
+    explanation[target.name] = { label: target.label, map, score: target.score, max };
   });
   return explanation;
 }
 
-/** How a head's output is scored against the un-occluded crop. */
-function target(name: string, values: number[], contract: Pick<ModelContract, 'outputs'>) {
-  if (contract.outputs[name].kind === 'gaussian') {
+/** The maps of one output: one for a head, one per attribute of a binary output. */
+function headTargets(name: string, values: number[], contract: Pick<ModelContract, 'outputs'>): Target[] {
+  const output = contract.outputs[name];
+  if (output.kind === 'gaussian') {
     const years = values[0];
-    return { label: 'years', score: years, drop: (occluded: number[]) => Math.abs(occluded[0] - years) };
+    return [{ name, label: 'years', score: years, drop: (raw) => Math.abs(raw[name][0] - years) }];
+  }
+  if (output.kind === 'binary') {
+    // Each attribute is its own decision: the map shows what supports it, yes or no.
+    return output.labels.map((label, k) => {
+      const present = values[k] >= (output.thresholds?.[k] ?? 0.5);
+      const sign = present ? 1 : -1;
+      return {
+        name: label,
+        label: present ? 'yes' : 'no',
+        score: present ? values[k] : 1 - values[k],
+        drop: (raw) => sign * (values[k] - raw[name][k]),
+      };
+    });
   }
   let best = 0;
   values.forEach((value, k) => (best = value > values[best] ? k : best));
   const probability = values[best];
-  return {
-    label: contract.outputs[name].labels[best],
-    score: probability,
-    drop: (occluded: number[]) => probability - occluded[best],
-  };
+  return [
+    { name, label: output.labels[best], score: probability, drop: (raw) => probability - raw[name][best] },
+  ];
+}
+
+/**
+ * Horizontal bands of the aligned crop (eyes at 0.30 of its height), as fractions of the height:
+ * the same bands as the Grad-CAM report of training/facemtl/explain.py.
+ */
+export const FACE_REGIONS = {
+  eyes_brows: [0.12, 0.44],
+  nose_cheeks: [0.44, 0.62],
+  mouth_chin: [0.62, 0.94],
+} as const satisfies Record<string, readonly [number, number]>;
+
+export type FaceRegion = keyof typeof FACE_REGIONS;
+
+/**
+ * The share of a map's positive weight (what supports the prediction) in each band of
+ * `FACE_REGIONS`; the rest lies outside them. All 0 for a map with no positive weight.
+ */
+export function regionShares(head: HeadMap, size: number): Record<FaceRegion, number> {
+  const rows = new Float64Array(size);
+  for (let p = 0; p < head.map.length; p++) rows[Math.floor(p / size)] += Math.max(0, head.map[p]);
+  const total = rows.reduce((sum, value) => sum + value, 0) || 1;
+  const share = ([from, to]: readonly [number, number]) =>
+    rows.slice(Math.floor(from * size), Math.floor(to * size)).reduce((sum, value) => sum + value, 0) / total;
+  return Object.fromEntries(
+    Object.entries(FACE_REGIONS).map(([name, band]) => [name, share(band)]),
+  ) as Record<FaceRegion, number>;
 }
 
 /** Top-left corners of the squares: a regular grid that also touches the right and bottom edges. */

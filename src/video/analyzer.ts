@@ -203,9 +203,13 @@ export class VideoAnalyzer {
     });
   }
 
+  /**
+   * The averaged outputs decoded like a single image's: a binary attribute is `present` when its
+   * smoothed probability reaches the contract's threshold, so one odd frame does not flip it.
+   */
   private attributes(average: OutputAverage): Omit<FaceAttributes, 'emotionFer2013'> {
-    const { age, gender, ethnicity, emotion } = decodeAttributes(average.value()!, this.contract);
-    return { age, gender, ethnicity, emotion };
+    const { age, gender, ethnicity, emotion, attributes } = decodeAttributes(average.value()!, this.contract);
+    return { age, gender, ethnicity, emotion, ...(attributes ? { attributes } : {}) };
   }
 }
 

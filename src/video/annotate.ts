@@ -2,6 +2,7 @@
  * Draws a frame's tracked faces (box, id, labels) onto its pixels, for `--annotate OUT.mp4`.
  */
 import sharp from 'sharp';
+import { presentAttributes } from '../attributes/binary.js';
 import type { RgbImage } from '../image/types.js';
 import type { FrameResult, TrackedFace } from './analyzer.js';
 
@@ -26,7 +27,10 @@ const trackColour = (id: number) => `hsl(${(id * 137.5) % 360}, 90%, 55%)`;
 function faceSvg(face: TrackedFace, stroke: number): string {
   const { x, y, width: w, height: h } = face.box;
   const fontSize = Math.max(11, Math.round(w / 6));
-  const label = `#${face.id} ${face.gender.label[0].toUpperCase()} ${Math.round(face.age.years)} ${face.emotion.label}`;
+  const label = [
+    `#${face.id} ${face.gender.label[0].toUpperCase()} ${Math.round(face.age.years)} ${face.emotion.label}`,
+    ...presentAttributes(face.attributes),
+  ].join(' ');
   const labelY = y > fontSize * 1.4 ? y - stroke * 2 : y + h + fontSize;
   const colour = trackColour(face.id);
   return (

@@ -1,8 +1,8 @@
 /**
  * Attribute smoothing over a track, so that labels stop flickering from frame to frame. Works on
  * the model's raw outputs, by the kinds in the contract:
- * - `probabilities`: exponential moving average, each frame weighted by its confidence (the
- *   detection score);
+ * - `probabilities` and `binary` (one sigmoid probability per attribute): exponential moving
+ *   average, each frame weighted by its confidence (the detection score);
  * - `gaussian` (age `[mean, std]`): the same average of the mean, each frame weighted by its
  *   confidence × precision 1/std², so a confident estimate counts more.
  * `alpha` 0 forgets nothing: the same code gives the whole-track average of a track summary.

@@ -2,6 +2,7 @@
  * Drawing the analysis over the picture (boxes, keypoints, a label per face) and the short text
  * summary of a face shown under photos.
  */
+import { attributeSummary, presentAttributes } from '../../src/attributes/binary.js';
 import type { Analysis, Face } from './types.js';
 
 /** `label 87%` for the most probable class of a probability map. */
@@ -19,13 +20,22 @@ export function faceSummary(face: Face): [string, string][] {
     ['gender', `${face.gender.label} ${Math.round(face.gender.probability * 100)}%`],
     ['ethnicity', top(face.ethnicity.probabilities)],
     ['emotion', top(face.emotion.probabilities)],
+    // Models without the yes/no attributes have no row for them.
+    ...(face.attributes ? [['attributes', attributeSummary(face.attributes)] as [string, string]] : []),
     ['detector', `${Math.round(face.score * 100)}%`],
   ];
 }
 
 /** One line drawn above a face box. */
 function shortLabel(face: Face, index: number): string {
-  return `#${index + 1} ${Math.round(face.age.years)} · ${face.gender.label} · ${face.emotion.label}`;
+  return [
+    `#${index + 1} ${Math.round(face.age.years)}`,
+    face.gender.label,
+    face.emotion.label,
+    presentAttributes(face.attributes).join(', '),
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 /** Draws boxes, keypoints and labels on a canvas that already shows the analysed picture. */
