@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -142,7 +143,10 @@ def write_thresholds(model, cache: dict, contract_path: Path) -> None:
     thresholds = choose_thresholds(probabilities, cache["attributes"][rows] > 0.5)
     contract = json.loads(contract_path.read_text()) if contract_path.exists() else json.loads(json.dumps(CONTRACT))
     contract["outputs"]["attributes"]["thresholds"] = thresholds
-    contract_path.write_text(json.dumps(contract, indent=2) + "\n")
+    text = json.dumps(contract, indent=2)
+    # short number lists on one line, as the file is written by hand (and as prettier keeps them)
+    text = re.sub(r"\[\s+([-0-9.e,\s]+?)\s+\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
+    contract_path.write_text(text + "\n")
     labels = contract["outputs"]["attributes"]["labels"]
     print(f"thresholds on {len(rows)} validation faces: {dict(zip(labels, thresholds))} → {contract_path}")
 
