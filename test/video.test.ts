@@ -9,6 +9,7 @@ import type { RgbImage } from '../src/image/types.js';
 import { VideoAnalyzer, type FrameResult } from '../src/video/analyzer.js';
 import { annotateFrame } from '../src/video/annotate.js';
 import { probeVideo, readVideoFrames, VideoError, VideoWriter } from '../src/video/ffmpeg.js';
+import { SHIPPED_ATTRIBUTES } from './fixtures/face.js';
 import { requireTool } from './fixtures/tools.js';
 
 const hasFfmpeg = requireTool('video.test.ts', 'ffmpeg', 'apt-get install -y ffmpeg');
@@ -176,6 +177,10 @@ describe.skipIf(!hasFfmpeg)('facemtl video (CLI)', () => {
     expect(lines.slice(0, 3).map((l) => l.frame)).toEqual([0, 1, 2]);
     expect(lines.slice(3).every((l) => l.track && l.track.lastFrame === 2)).toBe(true);
     expect(lines.length).toBeGreaterThan(3);
+    // The yes/no attributes of models that have them, on every face and track.
+    const faces = [...lines.slice(0, 3).flatMap((l) => l.faces), ...lines.slice(3).map((l) => l.track)];
+    expect(faces.length).toBeGreaterThan(3);
+    for (const face of faces) expect(Object.keys(face.attributes ?? {})).toEqual([...SHIPPED_ATTRIBUTES]);
   }, 60_000);
 
   it('fails with one line for a file that is not a video', async () => {

@@ -14,6 +14,7 @@ import { iou } from '../src/detect/blazeface.js';
 import { FaceAnalyzer, type Analysis } from '../src/pipeline/index.js';
 import { startServer, type RunningServer } from '../src/server/index.js';
 import { CHROMIUM, fakeCameraClip, launchChromium } from '../bench/web-browser.mjs';
+import { SHIPPED_ATTRIBUTES } from './fixtures/face.js';
 import { requireTool } from './fixtures/tools.js';
 
 const SAMPLE = path.resolve('node_modules/@vladmandic/face-api/demo/sample1.jpg');
@@ -105,6 +106,10 @@ describe.skipIf(!hasChromium)('web demo in headless Chromium', () => {
     expect(await card.locator('.face').count()).toBe(photo.analysis!.faces.length);
     const text = await card.innerText();
     for (const term of ['age', 'gender', 'emotion']) expect(text).toContain(term);
+    // The yes/no attributes of models that have them: in the JSON and in the face list.
+    for (const face of photo.analysis!.faces)
+      expect(Object.keys(face.attributes ?? {})).toEqual([...SHIPPED_ATTRIBUTES]);
+    if (SHIPPED_ATTRIBUTES.length > 0) expect(text).toContain('attributes');
     await card.screenshot({ path: path.join(ARTIFACTS, 'web-photo.png') });
 
     // The browser runs the Node runtime's decoding, crop and labelling code: same faces, same places.

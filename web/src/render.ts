@@ -26,16 +26,9 @@ export function faceSummary(face: Face): [string, string][] {
   ];
 }
 
-/** One line drawn above a face box. */
+/** The line drawn above a face box. */
 function shortLabel(face: Face, index: number): string {
-  return [
-    `#${index + 1} ${Math.round(face.age.years)}`,
-    face.gender.label,
-    face.emotion.label,
-    presentAttributes(face.attributes).join(', '),
-  ]
-    .filter(Boolean)
-    .join(' · ');
+  return `#${index + 1} ${Math.round(face.age.years)} · ${face.gender.label} · ${face.emotion.label}`;
 }
 
 /** Draws boxes, keypoints and labels on a canvas that already shows the analysed picture. */
@@ -46,6 +39,18 @@ export function drawFaces(context: CanvasRenderingContext2D, analysis: Analysis)
   context.lineWidth = 2 * scale;
   context.font = `${14 * scale}px system-ui, sans-serif`;
   context.textBaseline = 'bottom';
+  const padding = 3 * scale;
+  const lineHeight = 14 * scale + 2 * padding;
+  /** A text on a dark band whose bottom is at `bottom`, kept inside the picture. */
+  const label = (text: string, x: number, bottom: number) => {
+    const textWidth = context.measureText(text).width;
+    const base = Math.min(analysis.height, Math.max(lineHeight, bottom));
+    const left = Math.max(0, Math.min(x, analysis.width - textWidth - 2 * padding));
+    context.fillStyle = 'rgba(20, 30, 50, 0.75)';
+    context.fillRect(left, base - lineHeight, textWidth + 2 * padding, lineHeight);
+    context.fillStyle = 'white';
+    context.fillText(text, left + padding, base - padding);
+  };
   analysis.faces.forEach((face, index) => {
     const { x, y, width, height } = face.box;
     context.strokeStyle = '#4dabf7';
@@ -56,15 +61,9 @@ export function drawFaces(context: CanvasRenderingContext2D, analysis: Analysis)
       context.fillRect(px - 1.5 * scale, py - 1.5 * scale, 3 * scale, 3 * scale);
     }
 
-    const text = shortLabel(face, index);
-    const padding = 3 * scale;
-    const textWidth = context.measureText(text).width;
-    // Above the box, kept inside the picture.
-    const top = Math.max(14 * scale + 2 * padding, y);
-    const left = Math.max(0, Math.min(x, analysis.width - textWidth - 2 * padding));
-    context.fillStyle = 'rgba(20, 30, 50, 0.75)';
-    context.fillRect(left, top - 14 * scale - 2 * padding, textWidth + 2 * padding, 14 * scale + 2 * padding);
-    context.fillStyle = 'white';
-    context.fillText(text, left + padding, top - padding);
+    label(shortLabel(face, index), x, y); // above the box
+    // The attributes it shows (smile, glasses, …) on a second line, below the box.
+    const shown = presentAttributes(face.attributes).join(', ');
+    if (shown) label(shown, x, y + height + lineHeight);
   });
 }
