@@ -4,7 +4,15 @@
  * pixels — and a good image in the same batch still works.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -225,7 +233,6 @@ describe('facemtl analyze on the hostile corpus', () => {
       chmodSync(folder, 0o755);
       mkdirSync(join(folder, 'locked'));
       const photo = (await hostileImages()).find((image) => image.name === 'photo.jpg')!;
-      const { writeFileSync } = await import('node:fs');
       writeFileSync(join(folder, 'photo.jpg'), photo.bytes);
       writeFileSync(join(folder, 'locked', 'hidden.jpg'), photo.bytes);
       chmodSync(join(folder, 'locked'), 0o000);
