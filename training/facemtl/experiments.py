@@ -1,6 +1,6 @@
 """The measured comparisons behind the model card, at the small configuration.
 
-    cd training && python3 -m facemtl.experiments [--only NAME ...] [--out runs/experiments]
+    cd training && python3 -m facemtl.experiments [--group two-sources|four-sources] [--only NAME ...]
 
 Each experiment is the small config (``configs/small.json``) with a few fields changed: the
 multi-task model with fixed or learned (uncertainty) loss weights (and fixed with twice the
@@ -20,7 +20,7 @@ import torch
 
 from .evaluate import metrics, predict_rows
 from .models import FaceMTL, count_parameters
-from .prepare import load_cache
+from .prepare import SOURCES, load_cache
 from .train import TrainConfig, train
 
 HERE = Path(__file__).resolve().parents[1]
@@ -38,8 +38,25 @@ EXPERIMENTS: dict[str, dict] = {
     "single-ethnicity": {"tasks": ["ethnicity"]},
     "single-emotion": {"tasks": ["emotion", "emotion_fer2013"]},
 }
+# With CelebA and FairFace in the cache (four sources; ``--group four-sources``): the methods'
+# switches again, the new data's effect at equal compute, and the attributes' single-task model.
+EXPERIMENTS_FOUR_SOURCES: dict[str, dict] = {
+    "mtl4-fixed": {},
+    "mtl4-no-extra-data": {"mix": {"utkface": 0.5, "fer": 0.5}},
+    "mtl4-no-label-masking": {"label_masking": False},
+    "mtl4-no-balancing": {"balance_power": 0.0, "positive_weight_power": 0.0},
+    "single-attributes": {"tasks": ["attributes"]},
+}
+GROUPS = {"two-sources": EXPERIMENTS, "four-sources": EXPERIMENTS_FOUR_SOURCES}
+# what every run of a group changes, and where its table goes
+GROUP_CHANGES = {"two-sources": {"mix": {"utkface": 0.5, "fer": 0.5}}, "four-sources": {}}
+GROUP_TABLES = {"two-sources": "experiments.md", "four-sources": "experiments-four-sources.md"}
 
-COLUMNS = ["age_mae", "age_coverage90", "gender_acc", "ethnicity_acc", "emotion_ferplus_acc", "emotion_fer2013_acc"]
+# UTKFace test rows give age, gender and ethnicity; FER PublicTest the emotions; the extra sets
+# are reported apart (prefixed) so the UTKFace/FER columns mean the same in every row.
+COLUMNS = ["age_mae", "age_coverage90", "gender_acc", "ethnicity_acc", "emotion_ferplus_acc", "emotion_fer2013_acc",
+           "celeba_gender_acc", "celeba_attributes_acc", "celeba_attributes_bacc", "fairface_gender_acc",
+           "fairface_ethnicity_acc", "fairface_age_group_acc"]
 
 
 def load_checkpoint(path: str | Path) -> FaceMTL:
@@ -50,12 +67,18 @@ def load_checkpoint(path: str | Path) -> FaceMTL:
 
 
 def test_metrics(checkpoint: Path, cache: dict) -> dict[str, float]:
+    """Test-split metrics per source: UTKFace and FER unprefixed, CelebA and FairFace prefixed."""
     model = load_checkpoint(checkpoint)
-    rows = np.flatnonzero(cache["split"] == 2)
-    return {**metrics(cache, rows, predict_rows(model, cache, rows)), "parameters": count_parameters(model)}
+    out: dict[str, float] = {"parameters": count_parameters(model)}
+    for index, source in enumerate(SOURCES):
+        rows = np.flatnonzero((cache["split"] == 2) & (cache["source"] == index))
+        if len(rows):
+            prefix = f"{source}_" if source in ("celeba", "fairface") else ""
+            out.update({prefix + k: v for k, v in metrics(cache, rows, predict_rows(model, cache, rows)).items()})
+    return out
 
 
-def write_table(results: dict[str, dict], path: Path) -> None:
+def write_table(results: dict[str, dict], path: Path, command: str = "") -> None:
     head = "| experiment | params | " + " | ".join(COLUMNS) + " | train min |"
     lines = [head, "|" + "---|" * (len(COLUMNS) + 3)]
     for name, r in results.items():
@@ -64,28 +87,34 @@ def write_table(results: dict[str, dict], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "# Experiments (small configuration, test splits)\n\n"
-        "Made by `cd training && python3 -m facemtl.experiments` (configs/small.json plus the changes in\n"
-        "`facemtl/experiments.py`); UTKFace test split (seeded, stratified) and FER2013 PublicTest.\n"
-        "Accuracies are fractions; age MAE in years.\n\n" + "\n".join(lines) + "\n")
+        f"Made by `cd training && python3 -m facemtl.experiments {command}` (configs/small.json plus the\n"
+        "changes in `facemtl/experiments.py`); UTKFace test split (seeded, stratified) and FER2013 PublicTest;\n"
+        "`celeba_*`: CelebA's official test partition; `fairface_*`: FairFace val. Accuracies are fractions\n"
+        "(attributes: mean over the 7 at 0.5), age MAE in years; `fairface_age_group_acc`: the predicted\n"
+        "mean falls in the labelled age group.\n\n" + "\n".join(lines) + "\n")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(HERE / "configs" / "small.json"))
     parser.add_argument("--only", nargs="*", help="run these experiments only")
+    parser.add_argument("--group", choices=list(GROUPS), default="two-sources",
+                        help="two-sources: the earlier UTKFace+FER set; four-sources: with CelebA and FairFace")
     parser.add_argument("--out", default=str(HERE / "runs" / "experiments"))
-    parser.add_argument("--table", default=str(HERE / "results" / "experiments.md"))
+    parser.add_argument("--table", help="the markdown table to write (default: results/ and the group's file)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
     args = parser.parse_args(argv)
 
     results_file = Path(args.out) / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     cache = None
-    for name, changes in EXPERIMENTS.items():
+    experiments = GROUPS[args.group]
+    table = Path(args.table or HERE / "results" / GROUP_TABLES[args.group])
+    for name, changes in experiments.items():
         if args.only and name not in args.only:
             continue
         cfg = TrainConfig.load(args.config, args.set)
-        for key, value in {**changes, "out": str(Path(args.out) / name)}.items():
+        for key, value in {**GROUP_CHANGES[args.group], **changes, "out": str(Path(args.out) / name)}.items():
             setattr(cfg, key, value)
         print(f"== {name}", flush=True)
         summary = train(cfg, resume=True, log=lambda *a, **k: print(*a, **k, flush=True))
@@ -93,10 +122,10 @@ def main(argv=None) -> None:
         results[name] = {**test_metrics(Path(cfg.out) / "best.pt", cache),
                          "train_minutes": sum(r["seconds"] for r in summary["history"]) / 60}
         # Keep the table in the order of EXPERIMENTS, whichever runs were redone.
-        results = {key: results[key] for key in [*EXPERIMENTS, *results] if key in results}
         results_file.write_text(json.dumps(results, indent=2))
-        write_table(results, Path(args.table))
-    print(Path(args.table).read_text())
+        # the group's rows, in the order of its experiments, whichever runs were redone
+        write_table({key: results[key] for key in experiments if key in results}, table, f"--group {args.group}")
+    print(table.read_text())
 
 
 if __name__ == "__main__":
