@@ -56,9 +56,17 @@ describe('facemtl serve with the real models', () => {
     expect(Object.keys(body).sort()).toEqual([...Analysis.required].sort());
     for (const face of body.faces) {
       const record = face as unknown as Record<string, Record<string, unknown>>;
-      expect(Object.keys(face).sort()).toEqual([...Face.required].sort());
+      // Every required key, and nothing the document does not describe (`attributes` is optional).
+      expect(Object.keys(face)).toEqual(expect.arrayContaining(Face.required));
+      expect(Object.keys(Face.properties)).toEqual(expect.arrayContaining(Object.keys(face)));
       for (const field of ['box', 'landmarks', 'age', 'gender', 'ethnicity', 'emotion']) {
         expect(Object.keys(record[field]).sort(), field).toEqual([...Face.properties[field].required].sort());
+      }
+      const binary = contract.outputs.attributes;
+      if (binary) {
+        // A model with yes/no attributes returns each of them, as documented.
+        expect(Object.keys(record.attributes)).toEqual(binary.labels);
+        expect(Object.keys(Face.properties.attributes.properties)).toEqual(binary.labels);
       }
     }
 
