@@ -73,6 +73,7 @@ export {
 } from './video/index.js';
 export {
   occlusionMaps,
+  regionShares,
   explanationPng,
   type FaceExplanation,
   type HeadMap,

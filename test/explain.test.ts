@@ -91,6 +91,13 @@ describe('explanation pictures', () => {
     expect(pixel(64, 100)).toEqual([255, 255, 255]); // the face half is the crop
     const mouth = pixel(128 + 64, 100);
     expect(mouth[0]).toBeGreaterThan(mouth[2]); // the overlay is red-ish over the mouth
+
+    // The overlay alone: half the width, the same overlay pixels.
+    const alone = await explanationPng(whiteCrop(), SIZE, maps.emotion, { scale: 2, face: false });
+    const overlay = await sharp(alone).raw().toBuffer({ resolveWithObject: true });
+    expect([overlay.info.width, overlay.info.height]).toEqual([128, 128]);
+    const at = (x: number, y: number) => [...overlay.data.subarray((y * 128 + x) * 3, (y * 128 + x) * 3 + 3)];
+    expect(at(64, 100)).toEqual(mouth);
   });
 });
 

@@ -62,7 +62,7 @@ type Candidate = { file: string } & Partial<FileError>;
 export function register(program: Command): void {
   addModelOptions(program.command('analyze'))
     .description(
-      'detect faces and estimate age, gender, ethnicity and emotion in images (see docs/library.md)',
+      'detect faces and estimate age, gender, ethnicity, emotion and yes/no attributes (smile, eyeglasses, …) in images (see docs/library.md)',
     )
     .argument('<inputs...>', 'image files and/or folders (searched recursively for images)')
     .option('--json', 'print one JSON array with every file’s result')

@@ -21,11 +21,14 @@ export interface PanelOptions {
   alpha?: number;
   /** A caption drawn over the panel, e.g. "emotion: happy 0.62". */
   caption?: string;
+  /** Whether the plain crop is drawn left of the overlay (default true); false: the overlay alone. */
+  face?: boolean;
 }
 
 /**
- * PNG bytes: the crop (CHW, 0–255) | crop with the map over it. The map is scaled so its largest
- * positive value is red; negative values (hiding helps the prediction) show as blue.
+ * PNG bytes: the crop (CHW, 0–255) | crop with the map over it (or the overlay alone with
+ * `face: false`). The map is scaled so its largest positive value is red; negative values (hiding
+ * helps the prediction) show as blue.
  */
 export async function explanationPng(
   crop: Float32Array,
@@ -35,21 +38,26 @@ export async function explanationPng(
 ): Promise<Buffer> {
   const scale = options.scale ?? 4;
   const alpha = options.alpha ?? 0.5;
-  const panel = new Uint8Array(size * 2 * size * 3);
+  const columns = options.face === false ? 1 : 2;
+  const overlayLeft = (columns - 1) * size;
+  const panel = new Uint8Array(size * columns * size * 3);
   const peak = head.max > 0 ? head.max : 1;
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const heat = heatColour(head.map[y * size + x] / peak);
       for (let c = 0; c < 3; c++) {
         const face = crop[c * size * size + y * size + x];
-        panel[(y * 2 * size + x) * 3 + c] = face;
-        panel[(y * 2 * size + size + x) * 3 + c] = face * (1 - alpha) + heat[c] * alpha;
+        panel[(y * columns * size + x) * 3 + c] = face; // overwritten by the overlay when alone
+        panel[(y * columns * size + overlayLeft + x) * 3 + c] = face * (1 - alpha) + heat[c] * alpha;
       }
     }
   }
-  const width = 2 * size * scale;
+  const width = columns * size * scale;
   const height = size * scale;
-  let image = sharp(panel, { raw: { width: 2 * size, height: size, channels: 3 } }).resize(width, height);
+  let image = sharp(panel, { raw: { width: columns * size, height: size, channels: 3 } }).resize(
+    width,
+    height,
+  );
   if (options.caption) {
     const fontSize = Math.max(10, Math.round(height / 14));
     const svg =
