@@ -198,4 +198,33 @@ describe('binary metrics', () => {
     expect(table).toMatch(/smile\s+4\s+50\.0%\s+66\.7%/);
     expect(table).toMatch(/smile from P\(happy\)/);
   });
+
+  it('splits the attributes by predicted ethnicity and true gender', async () => {
+    const reader = {
+      tasks: ['gender' as const, 'makeup' as const],
+      geometry: 'celeba' as const,
+      async *samples() {
+        yield { name: 'a', bytes: Buffer.alloc(0), labels: { gender: 'female', makeup: true } };
+        yield { name: 'b', bytes: Buffer.alloc(0), labels: { gender: 'female', makeup: false } };
+        yield { name: 'c', bytes: Buffer.alloc(0), labels: { gender: 'male', makeup: false } };
+      },
+    };
+    const out = (female: number, asian: number, makeup: number): Prediction => ({
+      outputs: { gender: [1 - female, female], ethnicity: [1 - asian, asian], attributes: [makeup] },
+    });
+    const predictions: Record<string, Prediction> = {
+      a: out(0.9, 0.8, 0.9),
+      b: out(0.8, 0.7, 0.7),
+      c: out(0.1, 0.1, 0.2),
+    };
+    const scores = await evaluate(
+      reader,
+      { predict: async (samples) => samples.map((s) => predictions[s.name]) },
+      { outputLabels: { gender: ['male', 'female'], ethnicity: ['white', 'asian'], attributes: ['makeup'] } },
+    );
+    expect(scores.attribute_groups).toEqual({
+      'asian/female': { makeup: { accuracy: 0.5, balanced_accuracy: 0.5, base_rate: 0.5, n: 2 } },
+      'white/male': { makeup: { accuracy: 1, balanced_accuracy: null, base_rate: 0, n: 1 } },
+    });
+  });
 });

@@ -54,6 +54,7 @@ export type EvalScores = Pick<
   | 'age'
   | 'groups'
   | 'smile_from_happy'
+  | 'attribute_groups'
   | ClassificationTask
   | AttributeTask
 >;
@@ -80,6 +81,19 @@ export async function evaluate(
   // The emotion head as a smile detector (P(happy) ≥ 0.5): the bar the smile head must beat.
   const happyIndex = outputLabels.emotion?.indexOf('happy') ?? -1;
   const smileFromHappy = attributeTasks.includes('smile') && happyIndex >= 0 ? new BinaryScore(0.5) : null;
+  // Attributes per "<predicted ethnicity>/<true gender>" (CelebA labels gender, not ethnicity):
+  // makeup and lipstick are strongly gendered there, and a head may work for some groups only.
+  const attributeGroups = new Map<string, Partial<Record<AttributeTask, BinaryScore>>>();
+  const attributeGroup = (key: string) => {
+    let group = attributeGroups.get(key);
+    if (!group) {
+      group = Object.fromEntries(
+        attributeTasks.map((task) => [task, new BinaryScore(options.thresholds?.[task] ?? 0.5)]),
+      );
+      attributeGroups.set(key, group);
+    }
+    return group;
+  };
   const matchers = Object.fromEntries(
     classTasks.map((task) => [task, classMatcher(outputLabels[outputOf(task)])]),
   );
@@ -113,13 +127,16 @@ export async function evaluate(
       if (probabilities) scores[task]!.add(truth[task]!, probabilities);
       else if (!outputs) scores[task]!.addMiss(truth[task]!);
     }
+    const ethnicity = outputs?.ethnicity && outputLabels.ethnicity?.[argmax(outputs.ethnicity)];
+    const group = ethnicity && truth.gender ? attributeGroup(`${ethnicity}/${truth.gender}`) : null;
     for (const task of attributeTasks) {
-      const truth = sample.labels[task];
-      if (typeof truth !== 'boolean') continue;
-      const attributes = outputs?.attributes;
-      binary[task]!.add(truth, attributes ? attributes[outputLabels.attributes.indexOf(task)] : null);
+      const label = sample.labels[task];
+      if (typeof label !== 'boolean') continue;
+      const probability = outputs?.attributes?.[outputLabels.attributes.indexOf(task)] ?? null;
+      binary[task]!.add(label, probability);
+      group?.[task]!.add(label, probability);
       if (task === 'smile' && smileFromHappy)
-        smileFromHappy.add(truth, outputs?.emotion?.[happyIndex] ?? null);
+        smileFromHappy.add(label, outputs?.emotion?.[happyIndex] ?? null);
     }
     const trueAge = sample.labels.age;
     const ageOut = outputs?.age;
@@ -161,6 +178,18 @@ export async function evaluate(
   for (const task of classTasks) if (!modelLacks.has(task)) result[task] = scores[task]!.result();
   for (const task of attributeTasks) if (!modelLacks.has(task)) result[task] = binary[task]!.result();
   if (smileFromHappy && !modelLacks.has('emotion')) result.smile_from_happy = smileFromHappy.result();
+  if (attributeGroups.size && attributeTasks.every((task) => !modelLacks.has(task))) {
+    result.attribute_groups = Object.fromEntries(
+      [...attributeGroups.keys()].sort().map((key) => {
+        const group = attributeGroups.get(key)!;
+        const entries = attributeTasks.map((task) => {
+          const { accuracy, balanced_accuracy, base_rate, n } = group[task]!.result();
+          return [task, { accuracy, balanced_accuracy, base_rate, n }];
+        });
+        return [key, Object.fromEntries(entries)];
+      }),
+    );
+  }
   if (hasGroups) result.groups = groups.result();
   return result;
 }

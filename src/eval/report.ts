@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { ATTRIBUTE_TASKS } from './layouts/index.js';
+import { ATTRIBUTE_TASKS, type AttributeTask } from './layouts/index.js';
 import type { AgeResult, BinaryResult, ClassificationResult, GroupResult } from './metrics.js';
 
 /** The classification tasks a report can hold, in report order. */
@@ -54,7 +54,14 @@ export interface EvalReport {
   sideburns?: BinaryResult;
   /** Where smiles are labelled: the emotion head as a smile detector, P(happy) ≥ 0.5. */
   smile_from_happy?: BinaryResult;
+  /**
+   * Where gender and attributes are labelled (celeba): each attribute per
+   * `"<predicted ethnicity>/<gender>"` group (the dataset labels no ethnicity).
+   */
+  attribute_groups?: Record<string, Partial<Record<AttributeTask, AttributeGroupResult>>>;
 }
+
+export type AttributeGroupResult = Pick<BinaryResult, 'accuracy' | 'balanced_accuracy' | 'base_rate' | 'n'>;
 
 /** The yes/no rows of a report, in report order, with their labels. */
 function binaryRows(report: EvalReport): [string, BinaryResult][] {
