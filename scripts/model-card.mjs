@@ -11,7 +11,9 @@
  * Test splits: UTKFace — the files listed in training/splits/utkface-test.txt (seeded, stratified;
  * the training code never trains on them); FER — FER2013Valid (the challenge's PublicTest rows),
  * FER+ majority vote and, with fer2013_labels.csv, the original 7 labels. FER2013Valid is taken
- * out of FERPlus-train-valid.tar.gz into .cache/eval-data/ (ignored by git) once.
+ * out of FERPlus-train-valid.tar.gz into .cache/eval-data/ (ignored by git) once. CelebA (official
+ * test partition) and FairFace (its val split) when found: --celeba DIR / --fairface DIR, default
+ * DATA/extra/{celeba,fairface} or ../data/{celeba,fairface} (the output of extra/assemble.sh).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -24,6 +26,8 @@ const { values: args } = parseArgs({
     data: { type: 'string', default: DATA_DIR },
     threads: { type: 'string', default: '2' },
     limit: { type: 'string' },
+    celeba: { type: 'string' },
+    fairface: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
   },
 });
@@ -44,6 +48,16 @@ for (const file of [utkArchive, ferArchive, ferLabels]) {
 }
 
 const ferValid = evalDataDir('FER2013Valid', args.data);
+/** An extra dataset's folder (assemble.sh output), or null with a note when it is not there. */
+function extraDir(name, given) {
+  const found = [given, join(args.data, 'extra', name), join(ROOT, '..', 'data', name)].find(
+    (dir) => dir && existsSync(dir),
+  );
+  if (!found) console.error(`model-card: ${name} not found (--${name} DIR): its tables are left out`);
+  return found ?? null;
+}
+const celeba = extraDir('celeba', args.celeba);
+const fairface = extraDir('fairface', args.fairface);
 
 const rel = (path) => relative(ROOT, path) || '.';
 const runs = [
@@ -59,6 +73,25 @@ const runs = [
   },
   { name: 'fer-publictest-fp32', layout: 'ferplus', path: ferValid, labels: ferLabels, precision: 'fp32' },
   { name: 'fer-publictest-int8', layout: 'ferplus', path: ferValid, labels: ferLabels, precision: 'int8' },
+  ...(celeba
+    ? [
+        { name: 'celeba-test-fp32', layout: 'celeba', path: celeba, precision: 'fp32' },
+        { name: 'celeba-test-int8', layout: 'celeba', path: celeba, precision: 'int8' },
+        { name: 'celeba-test-int8-detect', layout: 'celeba', path: celeba, precision: 'int8', detect: true },
+      ]
+    : []),
+  ...(fairface
+    ? [
+        { name: 'fairface-val-int8', layout: 'fairface', path: fairface, precision: 'int8' },
+        {
+          name: 'fairface-val-int8-detect',
+          layout: 'fairface',
+          path: fairface,
+          precision: 'int8',
+          detect: true,
+        },
+      ]
+    : []),
 ];
 
 const reports = {};
@@ -140,6 +173,84 @@ function pipelineTable() {
   ].join('\n');
 }
 
+const ATTRIBUTE_TARGETS = {
+  smile: 0.92,
+  eyeglasses: 0.99,
+  makeup: 0.89,
+  lipstick: 0.92,
+  beard: 0.94,
+  moustache: 0.95,
+  sideburns: 0.95,
+};
+
+function attributeTable() {
+  const crops = reports['celeba-test-int8'];
+  const fp32 = reports['celeba-test-fp32'];
+  const detect = reports['celeba-test-int8-detect'];
+  const row = (label, key, target) => {
+    const [c, f, d] = [crops[key], fp32[key], detect[key]];
+    return `| ${label} | ${pct(c.base_rate)} | ${c.threshold.toFixed(2)} | ${pct(f.accuracy)} | ${pct(c.accuracy)} | ${pct(c.balanced_accuracy)} | ${c.f1.toFixed(3)} | ${pct(d.accuracy)} / ${pct(d.balanced_accuracy)} | ${target} |`;
+  };
+  return [
+    `| attribute (CelebA test, n ${crops.n}) | base rate | threshold | FP32 acc. | INT8 acc. | INT8 balanced | INT8 F1 | INT8 runtime acc. / balanced | target acc. (balanced ≥ 85%) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...Object.entries(ATTRIBUTE_TARGETS).map(([name, target]) => row(name, name, `≥ ${target * 100}%`)),
+    row('smile from the emotion head, P(happy) ≥ 0.5', 'smile_from_happy', 'the bar for smile'),
+    `| gender (CelebA \`Male\`) | | | ${pct(fp32.gender.accuracy)} | ${pct(crops.gender.accuracy)} | | | ${pct(detect.gender.accuracy)} | ≥ 97% |`,
+  ].join('\n');
+}
+
+function attributeGroupTable() {
+  const groups = reports['celeba-test-int8'].attribute_groups ?? {};
+  const names = Object.keys(ATTRIBUTE_TARGETS);
+  const cell = (r) => (r ? `${pct(r.accuracy)} / ${pct(r.balanced_accuracy)} (${pct(r.base_rate)})` : '–');
+  return [
+    `| predicted ethnicity / gender | n | ${names.join(' | ')} |`,
+    `| --- | ---: | ${names.map(() => '---:').join(' | ')} |`,
+    ...Object.entries(groups)
+      .filter(([, g]) => g.smile.n >= 50)
+      .map(([key, g]) => `| ${key} | ${g.smile.n} | ${names.map((n) => cell(g[n])).join(' | ')} |`),
+  ].join('\n');
+}
+
+function fairfaceTable() {
+  const crops = reports['fairface-val-int8'];
+  const detect = reports['fairface-val-int8-detect'];
+  const recall = (r) =>
+    Object.entries(r.ethnicity.per_class)
+      .map(([label, c]) => `${label} ${pct(c.recall)}`)
+      .join(', ');
+  return [
+    `| INT8 model fed (FairFace val, n ${crops.n}) | faces not found | gender | ethnicity (5 groups) | ethnicity recall per group |`,
+    '| --- | ---: | ---: | ---: | --- |',
+    `| FairFace's own crops | – | ${pct(crops.gender.accuracy)} | ${pct(crops.ethnicity.accuracy)} | ${recall(crops)} |`,
+    `| the runtime pipeline | ${detect.not_detected} | ${pct(detect.gender.accuracy)} | ${pct(detect.ethnicity.accuracy)} | ${recall(detect)} |`,
+  ].join('\n');
+}
+
+const extraSections = [
+  celeba
+    ? `### The yes/no attributes (CelebA test partition)
+
+Accuracy and balanced accuracy at the contract's thresholds (chosen on CelebA's validation
+partition); "runtime": the same images through BlazeFace → eye alignment → crop.
+
+${attributeTable()}
+
+Per group (INT8, CelebA test; accuracy / balanced accuracy (base rate); groups of ≥ 50 faces;
+CelebA labels no ethnicity, so the model's own ethnicity answer groups the faces):
+
+${attributeGroupTable()}`
+    : '',
+  fairface
+    ? `### FairFace validation (gender, ethnicity on the model's 5 groups)
+
+${fairfaceTable()}`
+    : '',
+]
+  .filter(Boolean)
+  .join('\n\n');
+
 const commands = Object.values(reports)
   .map((r) => `    ${r.command}`)
   .join('\n');
@@ -169,7 +280,7 @@ through the whole runtime (BlazeFace → eye alignment → crop); age MAE over d
 not found counts as a miss for gender and ethnicity.
 
 ${pipelineTable()}
-<!-- measured:end -->`;
+${extraSections ? `\n${extraSections}\n` : ''}<!-- measured:end -->`;
 
 const cardPath = join(ROOT, 'models', 'MODEL_CARD.md');
 const card = readFileSync(cardPath, 'utf8');
