@@ -360,23 +360,22 @@ function annotationSvg({ width, height, faces }: Analysis): string {
   const shapes = faces.map((face: Face) => {
     const { x, y, width: w, height: h } = face.box;
     const fontSize = Math.max(12, Math.round(w / 7));
-    const label = [
-      `${face.gender.label[0].toUpperCase()} ${Math.round(face.age.years)}`,
-      face.ethnicity.label,
-      face.emotion.label,
-      presentAttributes(face.attributes).join(', '),
-    ]
-      .filter(Boolean)
-      .join(' · ');
+    const label = `${face.gender.label[0].toUpperCase()} ${Math.round(face.age.years)} · ${face.ethnicity.label} · ${face.emotion.label}`;
     const points = Object.values(face.landmarks)
       .map((p) => `<circle cx="${p.x}" cy="${p.y}" r="${stroke * 1.5}" fill="#ffcc00"/>`)
       .join('');
-    const labelY = y > fontSize * 1.4 ? y - stroke * 2 : y + h + fontSize;
+    const above = y > fontSize * 1.4;
+    const labelY = above ? y - stroke * 2 : y + h + fontSize;
+    // The attributes the face shows (smile, glasses, …) on their own line under the box.
+    const shown = presentAttributes(face.attributes).join(', ');
+    const text = (line: string, lineY: number) =>
+      `<text x="${x}" y="${lineY}" font-family="sans-serif" font-size="${fontSize}" fill="#fff" ` +
+      `stroke="#000" stroke-width="${Math.max(1, fontSize / 8)}" paint-order="stroke">${escapeXml(line)}</text>`;
     return (
       `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#00e676" stroke-width="${stroke}"/>` +
       points +
-      `<text x="${x}" y="${labelY}" font-family="sans-serif" font-size="${fontSize}" fill="#fff" ` +
-      `stroke="#000" stroke-width="${Math.max(1, fontSize / 8)}" paint-order="stroke">${escapeXml(label)}</text>`
+      text(label, labelY) +
+      (shown ? text(shown, y + h + fontSize * (above ? 1 : 2.2)) : '')
     );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`;
