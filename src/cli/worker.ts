@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import sharp from 'sharp';
 import { DEFAULT_MAX_PIXELS } from '../image/load.js';
 import { DEFAULT_QUEUE, describeRedis } from '../queue/connection.js';
 import { AnalysisWorker, type JobEvent } from '../queue/worker.js';
@@ -60,6 +61,9 @@ export function register(program: Command): void {
       DEFAULT_MAX_PIXELS,
     )
     .action(async (flags: WorkerFlags) => {
+      // libvips' operation cache (up to 50 MB) never hits on a stream of distinct images: off, so
+      // that a long-running worker's memory stays flat.
+      sharp.cache(false);
       // Concurrent jobs share the cores: by default each gets its share of ONNX Runtime threads.
       const threads = flags.threads ?? Math.max(1, Math.floor(availableParallelism() / flags.concurrency));
       const worker = await AnalysisWorker.start(
