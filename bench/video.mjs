@@ -15,7 +15,7 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FaceAnalyzer, VideoAnalyzer, labelStability, readVideoFrames } from '../dist/index.js';
+import { FaceAnalyzer, VideoAnalyzer, labelStability, loadContract, readVideoFrames } from '../dist/index.js';
 import { machineInfo } from '../dist/bench/machine.js';
 
 const { values: args } = parseArgs({
@@ -28,6 +28,14 @@ const { values: args } = parseArgs({
 const seconds = Number(args.seconds);
 const fps = 30;
 const frames = seconds * fps;
+// The heads' labels, and the yes/no attributes' decisions of a model that has them.
+const contract = loadContract();
+const LABELS = [
+  'gender',
+  'ethnicity',
+  'emotion',
+  ...(contract.outputs.attributes?.kind === 'binary' ? contract.outputs.attributes.labels : []),
+];
 
 // A slow pan left→right with a slight zoom-in; the photo is upscaled first so zoompan's integer
 // crop positions do not make the picture jitter.
@@ -59,9 +67,7 @@ async function run({ threads, detectEvery, smoothing }) {
   const elapsed = (performance.now() - started) / 1000;
   const tracks = video.finish();
   await analyzer.dispose();
-  const stability = Object.fromEntries(
-    ['gender', 'ethnicity', 'emotion'].map((name) => [name, labelStability(results, name)]),
-  );
+  const stability = Object.fromEntries(LABELS.map((name) => [name, labelStability(results, name)]));
   return {
     threads,
     detectEvery,
@@ -115,10 +121,11 @@ const lines = [
   '',
   'Label changes per track per second of track time (lower = steadier); smoothing = exponential moving',
   'average of the probabilities weighted by detection score; alpha = weight of the newest frame (1 = each frame on its own).',
+  'For the yes/no attributes (smile, eyeglasses, …) a change is the decision (`present`, at the contract threshold) flipping.',
   '',
   '| attribute | smoothing off (alpha 1) | alpha 0.3 (default) | alpha 0.1 |',
   '| --- | --- | --- | --- |',
-  ...['gender', 'ethnicity', 'emotion'].map((name) => {
+  ...LABELS.filter((name) => smoothed.stability[name].tracks > 0).map((name) => {
     const cell = (r) =>
       `${f2(r.stability[name].changesPerTrackSecond)} (${r.stability[name].changes} changes)`;
     return `| ${name} | ${cell(unsmoothed)} | ${cell(smoothed)} | ${cell(slow)} |`;

@@ -150,4 +150,26 @@ describe('labelStability', () => {
       tracks: 2,
     });
   });
+
+  it('counts a yes/no attribute’s decision changes, and skips faces without it', () => {
+    const smiling = (id: number, present?: boolean) =>
+      ({
+        id,
+        emotion: { label: 'happy' },
+        ...(present === undefined ? {} : { attributes: { smile: { probability: 0.5, present } } }),
+      }) as unknown as TrackedFace;
+    const frames = [
+      frame(0, [smiling(1, true), smiling(2)]),
+      frame(1, [smiling(1, false), smiling(2)]),
+      frame(2, [smiling(1, false), smiling(2)]),
+      frame(4, [smiling(1, true), smiling(2)]),
+    ];
+    expect(labelStability(frames, 'smile')).toEqual({
+      changes: 2,
+      trackSeconds: 4,
+      changesPerTrackSecond: 0.5,
+      tracks: 1,
+    });
+    expect(labelStability(frames, 'emotion').tracks).toBe(2);
+  });
 });

@@ -3,9 +3,22 @@
  * the track being in view. Flicker shows up as many changes; a steady face should have ~0.
  * Pure code, used by the benchmark and the tests.
  */
-import type { FrameResult } from './analyzer.js';
+import type { FrameResult, TrackedFace } from './analyzer.js';
 
-export type LabelAttribute = 'gender' | 'ethnicity' | 'emotion';
+/**
+ * A head's label, or a yes/no attribute by name (`smile`, `eyeglasses`, …) whose label is its
+ * decision (`present`); faces without that attribute are left out.
+ */
+export type LabelAttribute = 'gender' | 'ethnicity' | 'emotion' | (string & {});
+
+const HEADS = new Set(['gender', 'ethnicity', 'emotion']);
+
+/** The label a face shows for `attribute`, or undefined when it has no such attribute. */
+function shownLabel(face: TrackedFace, attribute: LabelAttribute): string | undefined {
+  if (HEADS.has(attribute)) return face[attribute as 'gender' | 'ethnicity' | 'emotion'].label;
+  const decision = face.attributes?.[attribute]?.present;
+  return decision === undefined ? undefined : decision ? 'yes' : 'no';
+}
 
 export interface LabelStability {
   /** Label changes between consecutive frames of the same track, summed over tracks. */
@@ -21,7 +34,8 @@ export function labelStability(frames: Iterable<FrameResult>, attribute: LabelAt
   const tracks = new Map<number, { label: string; first: number; last: number; changes: number }>();
   for (const { time, faces } of frames) {
     for (const face of faces) {
-      const label = face[attribute].label;
+      const label = shownLabel(face, attribute);
+      if (label === undefined) continue;
       const track = tracks.get(face.id);
       if (!track) {
         tracks.set(face.id, { label, first: time, last: time, changes: 0 });
