@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .calibrate import calibrate
 from .data import TASK_INDEX, batch_tensors
 from .evaluate import choose_thresholds, predict_rows
 from .experiments import load_checkpoint
@@ -106,15 +107,18 @@ def main(argv=None) -> None:
     parser.add_argument("--name", help="file name stem instead of facemtl-{fp32,int8} (e.g. baselines)")
     parser.add_argument("--cache", default=str(HERE.parent / ".cache" / "facemtl-cache-v2.npz"))
     parser.add_argument("--no-int8", action="store_true")
+    parser.add_argument("--no-calibration", action="store_true", help="skip temperature scaling on the validation split")
     args = parser.parse_args(argv)
 
     model = load_checkpoint(args.checkpoint)
     size = model.config["input_size"]
+    cache = load_cache(args.cache)
+    if not args.no_calibration:
+        calibrate(model, cache)
     args.out.mkdir(parents=True, exist_ok=True)
     names = {"fp32": f"{args.name}-fp32.onnx", "int8": f"{args.name}-int8.onnx"} if args.name else CONTRACT["files"]
     fp32 = args.out / names["fp32"]
     export_onnx(model, model.tasks, fp32, size)
-    cache = load_cache(args.cache)
     batches = calibration_batches(cache)
     check = batches[0][:16]
     print(f"{fp32}: {fp32.stat().st_size / 1e6:.2f} MB, max |ORT − PyTorch| {parity(model, fp32, check)}")

@@ -148,6 +148,9 @@ class FaceMTL(nn.Module):
         self.heads = nn.ModuleDict({t: nn.Linear(self.backbone.out_channels, TASKS[t].outputs) for t in self.tasks})
         # age head predicts a standardised mean; these constants put its start near the data's mean
         self.age_offset, self.age_scale = age_offset, age_scale
+        # post-hoc calibration (facemtl.calibrate, set at export): a softmax temperature per head,
+        # and "age_std", a factor on the predicted age std; empty = none
+        self.calibration: dict[str, float] = {}
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.backbone(x / 127.5 - 1.0))
@@ -171,12 +174,12 @@ class FaceMTL(nn.Module):
         result = {}
         for t, v in out.items():
             if t == "age":
-                std = torch.exp(0.5 * v[:, 1].clamp(-10, 12))
+                std = torch.exp(0.5 * v[:, 1].clamp(-10, 12)) * self.calibration.get("age_std", 1.0)
                 result[t] = torch.stack([v[:, 0].clamp(0, 116), std], dim=1)
             elif t in BINARY_TASKS:
                 result[t] = torch.sigmoid(v)
             else:
-                result[t] = F.softmax(v, dim=1)
+                result[t] = F.softmax(v / self.calibration.get(t, 1.0), dim=1)
         return result
 
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

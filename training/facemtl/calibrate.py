@@ -1,0 +1,88 @@
+"""Post-hoc calibration on the validation split (Guo et al. 2017, temperature scaling).
+
+Each softmax head gets one temperature T (logits / T) that minimises its negative log-likelihood
+on the validation faces it has labels for; accuracy does not change (argmax is kept), the
+probabilities become honest. The age head gets one factor on its predicted standard deviation so
+that the 90% interval covers 90% of the validation ages. ``FaceMTL.decode`` applies both, so the
+exported FP32 and INT8 graphs carry them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import TASK_INDEX, batch_tensors
+from .evaluate import Z90
+from .tasks import BINARY_TASKS
+
+
+@torch.no_grad()
+def _raw_outputs(model, cache: dict, rows: np.ndarray, batch: int = 512) -> dict[str, torch.Tensor]:
+    model.eval()
+    chunks: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, len(rows), batch):
+        images, _, _ = batch_tensors(cache, rows[start:start + batch])
+        for task, value in model(images).items():
+            chunks.setdefault(task, []).append(value)
+    return {task: torch.cat(values) for task, values in chunks.items()}
+
+
+def _fit_temperature(logits: torch.Tensor, target: torch.Tensor) -> float:
+    """The T minimising the cross-entropy of softmax(logits / T) against the class ids ``target``."""
+    log_t = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+
+    def loss_fn():
+        optimizer.zero_grad()
+        log_p = F.log_softmax(logits / log_t.exp(), dim=1)
+        loss = F.nll_loss(log_p, target)
+        loss.backward()
+        return loss
+
+    optimizer.step(loss_fn)
+    return float(log_t.exp())
+
+
+def expected_calibration_error(probabilities: torch.Tensor, correct: torch.Tensor, bins: int = 15) -> float:
+    """Top-label ECE over equal-width confidence bins (as `facemtl eval` computes it)."""
+    confidence = probabilities.max(1).values
+    index = (confidence * bins).ceil().clamp(1, bins) - 1
+    ece = 0.0
+    for b in range(bins):
+        in_bin = index == b
+        if in_bin.any():
+            ece += float(in_bin.float().mean() * (correct[in_bin].float().mean() - confidence[in_bin].mean()).abs())
+    return ece
+
+
+def calibrate(model, cache: dict, split: int = 1, log=print) -> dict[str, float]:
+    """Fit the temperatures and the age std factor on ``split`` and set ``model.calibration``."""
+    rows = np.flatnonzero(cache["split"] == split)
+    raw = _raw_outputs(model, cache, rows)
+    mask = torch.from_numpy(cache["mask"][rows].astype(bool))
+    calibration: dict[str, float] = {}
+    for task, logits in raw.items():
+        m = mask[:, TASK_INDEX[task]]
+        if task in BINARY_TASKS or not m.any():
+            continue
+        if task == "age":
+            exact = m & ~torch.from_numpy(np.isnan(cache["age"][rows]))
+            error = (torch.from_numpy(cache["age"][rows])[exact] - logits[exact, 0]).abs()
+            std = torch.exp(0.5 * logits[exact, 1].clamp(-10, 12))
+            # the factor that puts 90% of |error| / std inside Z90
+            calibration["age_std"] = float(torch.quantile(error / std, 0.9) / Z90)
+            continue
+        target = torch.from_numpy(cache[task][rows])[m]
+        # FER+: fitted on the majority vote, the label its accuracy and ECE are measured against
+        labels = target.argmax(1) if task == "emotion" else target.long()
+        t = _fit_temperature(logits[m], labels)
+        before = expected_calibration_error(F.softmax(logits[m], 1), logits[m].argmax(1) == labels)
+        after = expected_calibration_error(F.softmax(logits[m] / t, 1), logits[m].argmax(1) == labels)
+        log(f"calibration {task}: T {t:.3f}, validation ECE {before:.3f} → {after:.3f} ({int(m.sum())} faces)")
+        calibration[task] = t
+    if "age_std" in calibration:
+        log(f"calibration age: std × {calibration['age_std']:.3f} for 90% coverage on validation")
+    model.calibration = calibration
+    return calibration
