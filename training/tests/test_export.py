@@ -10,6 +10,8 @@ import torch
 from facemtl.data import batch_tensors
 from facemtl.export import export_int8, export_onnx, parity
 from facemtl.experiments import load_checkpoint
+from facemtl.init_onnx import init_from_onnx
+from facemtl.models import FaceMTL
 from facemtl.prepare import build_cache
 from facemtl.train import TrainConfig, train
 from fixtures import make_ferplus, make_utkface
@@ -38,6 +40,13 @@ def test_train_export_and_onnxruntime_parity(tmp_path):
     fp32 = tmp_path / "m-fp32.onnx"
     export_onnx(model, model.tasks, fp32, 64)
     assert max(parity(model, fp32, images).values()) < 1e-3
+
+    # a warm start from that ONNX file reproduces the model (batch norms re-created from data)
+    warm = FaceMTL(width=0.25, tasks=model.tasks)
+    init_from_onnx(warm, str(fp32), cache, calibration=len(cache["split"]))
+    with torch.no_grad():
+        ours, theirs = warm.eval().predict(images), model.predict(images)
+    assert max(float((ours[t] - theirs[t]).abs().max()) for t in model.tasks) < 1e-3
 
     batches = [batch_tensors(cache, np.arange(len(cache["age"])))[0]]
     int8 = tmp_path / "m-int8.onnx"

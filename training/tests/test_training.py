@@ -150,3 +150,17 @@ def test_rare_attributes_weigh_more():
     cache["attributes"][:5, 1] = 1  # 5 of 100
     weights = positive_weights(cache, 0, power=0.5)
     assert torch.isclose(weights[0], torch.tensor(1.0)) and torch.isclose(weights[1], torch.tensor(19.0 ** 0.5))
+
+
+def test_temperature_scaling_undoes_overconfidence():
+    from facemtl.calibrate import _fit_temperature, expected_calibration_error
+
+    generator = torch.Generator().manual_seed(0)
+    honest = torch.randn(4000, 5, generator=generator) * 2
+    labels = torch.multinomial(torch.softmax(honest, 1), 1, generator=generator).squeeze(1)
+    overconfident = honest * 3
+    t = _fit_temperature(overconfident, labels)
+    assert 2.5 < t < 3.5
+    correct = overconfident.argmax(1) == labels
+    assert expected_calibration_error(torch.softmax(overconfident / t, 1), correct) < \
+        expected_calibration_error(torch.softmax(overconfident, 1), correct) / 2
