@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect } from './fixtures/layouts.js';
 import { evaluate, type Prediction } from '../src/eval/evaluate.js';
 import { attributeFolder } from '../src/eval/layouts/folders.js';
-import { openLayout, SkipCounter, type EvalSample } from '../src/eval/layouts/index.js';
+import { openLayout } from '../src/eval/layouts/index.js';
 import { BinaryScore } from '../src/eval/metrics.js';
 import { formatTable, type EvalReport } from '../src/eval/report.js';
 
@@ -26,14 +27,6 @@ const jpeg = () =>
 
 function celebaRow(name: string, positives: string[]): string {
   return [name, ...COLUMNS.map((c) => (positives.includes(c) ? ' 1' : '-1'))].join(' ');
-}
-
-async function collect(layout: string, path: string, options = {}) {
-  const reader = await openLayout(layout, path, options);
-  const skipped = new SkipCounter();
-  const samples: EvalSample[] = [];
-  for await (const sample of reader.samples(skipped)) samples.push(sample);
-  return { reader, samples, skipped };
 }
 
 beforeAll(async () => {

@@ -4,14 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect } from './fixtures/layouts.js';
 import { classMatcher } from '../src/eval/classes.js';
-import {
-  ferplusMajority,
-  openLayout,
-  parseUtkfaceName,
-  SkipCounter,
-  type EvalSample,
-} from '../src/eval/layouts/index.js';
+import { ferplusMajority, parseUtkfaceName } from '../src/eval/layouts/index.js';
 import { readTar } from '../src/eval/tar.js';
 
 let root: string;
@@ -28,14 +23,6 @@ async function grayPng(value: number): Promise<Buffer> {
   return sharp(Buffer.alloc(48 * 48, value), { raw: { width: 48, height: 48, channels: 1 } })
     .png()
     .toBuffer();
-}
-
-async function collect(layout: string, path: string, options = {}) {
-  const reader = await openLayout(layout, path, options);
-  const skipped = new SkipCounter();
-  const samples: EvalSample[] = [];
-  for await (const sample of reader.samples(skipped)) samples.push(sample);
-  return { reader, samples, skipped };
 }
 
 const LONG_NAME = `${'9'.repeat(1)}_1_2_${'1'.repeat(120)}.jpg.chip.jpg`; // over tar's 100-byte name field
