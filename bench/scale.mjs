@@ -21,7 +21,15 @@
  * other work goes on, so each round alternates the runs it compares and records the load.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -122,12 +130,20 @@ async function stopWorker(worker) {
 /**
  * Runs the CLI; resolves its wall time in seconds, its stdout, and `steady`: seconds per result
  * line between the 10th percentile line and the last, as they arrive (no start-up, no warm-up).
- * A result line is one for which `isRow(line)` holds.
+ * A result line is one for which `isRow(line)` holds. `cpu`: its CPU seconds (user + system).
  */
+const GNU_TIME = '/usr/bin/time';
+let cpuRuns = 0;
+
 function timed(cliArgs, isRow = () => false) {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = track(spawn(process.execPath, [CLI, ...cliArgs], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    // CPU time (user + system) of the command, when GNU time is there to report it.
+    const cpuFile = join(work, `cpu-${++cpuRuns}.txt`);
+    const command = existsSync(GNU_TIME)
+      ? [GNU_TIME, ['-f', '%U %S', '-o', cpuFile, process.execPath, CLI, ...cliArgs]]
+      : [process.execPath, [CLI, ...cliArgs]];
+    const child = track(spawn(...command, { stdio: ['ignore', 'pipe', 'inherit'] }));
     let stdout = '';
     let partial = '';
     const rowTimes = [];
@@ -144,7 +160,14 @@ function timed(cliArgs, isRow = () => false) {
       const from = Math.floor(rowTimes.length / 10);
       const last = rowTimes.length - 1;
       const steady = last > from ? (rowTimes[last] - rowTimes[from]) / 1000 / (last - from) : NaN;
-      resolve({ seconds, stdout, steady });
+      const cpu = existsSync(cpuFile)
+        ? readFileSync(cpuFile, 'utf8')
+            .trim()
+            .split(/\s+/)
+            .map(Number)
+            .reduce((a, b) => a + b, 0)
+        : NaN;
+      resolve({ seconds, stdout, steady, cpu });
     });
   });
 }
@@ -157,7 +180,14 @@ async function scrape(url) {
     heapMiB: value(/^nodejs_heap_size_used_bytes\{[^}]*\} (\S+)/m) / 2 ** 20,
     jobSeconds: value(/^facemtl_worker_job_duration_seconds_sum\{[^}]*outcome="completed"[^}]*\} (\S+)/m),
     jobs: value(/^facemtl_worker_job_duration_seconds_count\{[^}]*outcome="completed"[^}]*\} (\S+)/m),
+    cpu: value(/^process_cpu_seconds_total\{[^}]*\} (\S+)/m),
   };
+}
+
+/** CPU seconds Redis has used so far. */
+async function redisCpu(client) {
+  const info = await client.info('cpu');
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]);
 }
 
 /** Completed events per job id on `queue`: a job completed twice would count 2. */
@@ -201,6 +231,7 @@ const redis = await startRedis();
 const client = new Redis(redis.url, { maxRetriesPerRequest: null });
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
@@ -218,6 +249,7 @@ try {
       seconds: all.seconds,
       startup: first.seconds,
       steady: all.steady,
+      cpuPerImage: (all.cpu - first.cpu) / (N - 1),
       load: loadavg()[0],
     };
 
@@ -225,11 +257,13 @@ try {
     const worker = await startWorker(redis.url, `one-${round}`);
     await warmUp(`one-${round}`);
     const before1 = await scrape(worker.metrics);
+    const redis1 = await redisCpu(client);
     const queued1 = await timed(
       ['submit', '--redis', redis.url, '--queue', `one-${round}`, '--wait', ...batch],
       isJsonRow,
     );
     const metrics1 = await scrape(worker.metrics);
+    const redisCpu1 = (await redisCpu(client)) - redis1;
     // The submitter's fixed cost (start, connect, one round trip): an image whose result is stored.
     const fixed = await timed(
       ['submit', '--redis', redis.url, '--queue', `one-${round}`, '--wait', batch[0]],
@@ -240,6 +274,11 @@ try {
       seconds: queued1.seconds,
       rows: queued1.stdout.trim().split('\n').length,
       workerPerJob: (metrics1.jobSeconds - before1.jobSeconds) / (metrics1.jobs - before1.jobs),
+      cpu: {
+        worker: (metrics1.cpu - before1.cpu) / (metrics1.jobs - before1.jobs),
+        submitter: (queued1.cpu - fixed.cpu) / N,
+        redis: redisCpu1 / (metrics1.jobs - before1.jobs),
+      },
       submitFixed: fixed.seconds,
       steady: queued1.steady,
       load: loadavg()[0],
@@ -255,17 +294,25 @@ try {
     const pair = await Promise.all([1, 2].map(() => startWorker(redis.url, `two-${round}`)));
     await warmUp(`two-${round}`);
     const before2 = await Promise.all(pair.map((w) => scrape(w.metrics)));
+    const redis2 = await redisCpu(client);
     const queued2 = await timed(
       ['submit', '--redis', redis.url, '--queue', `two-${round}`, '--wait', ...batch],
       isJsonRow,
     );
-    const jobsPerWorker = [];
-    for (const [i, w] of pair.entries()) jobsPerWorker.push((await scrape(w.metrics)).jobs - before2[i].jobs);
+    const redisCpu2 = (await redisCpu(client)) - redis2;
+    const after2 = await Promise.all(pair.map((w) => scrape(w.metrics)));
+    const jobsPerWorker = after2.map((m, i) => m.jobs - before2[i].jobs);
+    const jobs2 = jobsPerWorker[0] + jobsPerWorker[1];
     await Promise.all(pair.map(stopWorker));
     const two = {
       seconds: queued2.seconds,
       rows: queued2.stdout.trim().split('\n').length,
       jobsPerWorker,
+      cpu: {
+        worker: after2.reduce((sum, m, i) => sum + m.cpu - before2[i].cpu, 0) / jobs2,
+        submitter: (queued2.cpu - fixed.cpu) / N,
+        redis: redisCpu2 / jobs2,
+      },
       steady: queued2.steady,
       load: loadavg()[0],
     };
@@ -370,7 +417,9 @@ const lines = [
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, ${machine.os}, Node ${machine.node}, ` +
     `onnxruntime-node ${machine.onnxruntime_node}. Date: ${machine.date}. Redis: a local redis-server on loopback ` +
     `(\`${execFileSync('redis-server', ['--version']).toString().trim().split(' ').slice(0, 3).join(' ')}\`), no persistence. ` +
-    'The training run and other work on the machine went on during the run (see the load column).',
+    (process.env.FACEMTL_BENCH_PAUSED
+      ? 'The training run was paused during the run (`/work/notes/paused-bench.sh`); other work went on (see the load column).'
+      : 'The training run and other work on the machine went on during the run (see the load column).'),
   '',
   `Images: ${N} files of ${source}, ${distinct} distinct (the job ids are content hashes: a repeated image is one job); ` +
     'every worker and `analyze` with `--threads 1`, default model and detector. Times are wall-clock times of the ' +
@@ -406,6 +455,30 @@ const lines = [
   `- The submitter's fixed cost (start, connect, one stored result back): ${rounds.map(({ one }) => `${fmt(one.submitFixed, 2)} s`).join(', ')}; ` +
     `\`analyze\` start-up (one image): ${rounds.map(({ analyze }) => `${fmt(analyze.startup, 2)} s`).join(', ')}.`,
   `- All rows came back: ${rounds.map(({ one, two }) => `${one.rows} and ${two.rows}`).join(', ')} JSON lines for ${N} files.`,
+  '',
+  '## CPU time per image (load-independent)',
+  '',
+  'Wall times depend on what else the 2 cores run; CPU seconds spent per image do much less. From GNU time for ' +
+    "the commands (start-up removed: the one-image run's CPU is subtracted), the worker's `process_cpu_seconds_total` " +
+    "(before/after the timed run: no model load, no warm-up) and Redis' `INFO cpu`.",
+  '',
+  '| round | `analyze` | 1 worker: worker + submitter + Redis = total | 2 workers: workers + submitter + Redis = total |',
+  '| ---: | ---: | ---: | ---: |',
+  ...rounds.map(({ analyze, one, two }, i) => {
+    const sum = (cpu) =>
+      `${ms(cpu.worker)} + ${ms(cpu.submitter)} + ${ms(cpu.redis)} = **${ms(cpu.worker + cpu.submitter + cpu.redis)}**`;
+    return `| ${i + 1} | **${ms(analyze.cpuPerImage)}** | ${sum(one.cpu)} | ${sum(two.cpu)} |`;
+  }),
+  '',
+  "- The queue's own CPU cost per image = submitter + Redis + (worker − `analyze`): " +
+    rounds
+      .map(({ analyze, one }) => ms(one.cpu.submitter + one.cpu.redis + one.cpu.worker - analyze.cpuPerImage))
+      .join(', ') +
+    '.',
+  '- With free cores, throughput scales with the workers as long as the CPU per job stays the same with two ' +
+    `(1 worker: ${rounds.map(({ one }) => ms(one.cpu.worker)).join(', ')}; 2 workers: ${rounds.map(({ two }) => ms(two.cpu.worker)).join(', ')} per job): ` +
+    `${machine.cores} free cores would give about ${fmt(machine.cores / rounds[0].two.cpu.worker, 0)} images/s of these ` +
+    'images (derived from CPU time, not measured as a rate).',
   '',
   '## A worker killed mid-run (SIGKILL) and a new one started',
   '',

@@ -32,7 +32,7 @@ export interface AnalysisWorkerOptions {
    * before a dead worker's job runs elsewhere. Also the interval of the stalled-job check.
    */
   lockDurationMs?: number;
-  /** A job whose worker died this many times fails instead of killing more workers (default 2). */
+  /** Times a job is taken back from a dead worker; one more death and it fails (default 2). */
   maxStalledCount?: number;
   analyzer?: FaceAnalyzerOptions;
 }
