@@ -222,17 +222,22 @@ describe.skipIf(!hasRedis)('queue: facemtl worker / submit / status on Redis', (
     'a file the worker cannot read yet is retried with backoff, then done; metrics count it',
     async () => {
       const file = join(dir, 'transient.jpg');
+      const once = join(dir, 'one-attempt.jpg');
       copyFileSync(join(dir, 'slow', 'noise-5.jpg'), file);
-      // Sent as a path (shared storage), then taken away before any worker runs.
-      const submitted = await submit('flaky', '--no-inline', '--backoff', '300', file);
-      expect(submitted.code).toBe(0);
-      renameSync(file, `${file}.away`);
+      copyFileSync(join(dir, 'slow', 'noise-4.jpg'), once);
+      // Sent as paths (shared storage), then taken away before any worker runs.
+      expect((await submit('flaky', '--no-inline', '--backoff', '300', file)).code).toBe(0);
+      expect((await submit('flaky', '--no-inline', '--attempts', '1', once)).code).toBe(0);
+      const queue = openQueue('flaky');
+      const waiting = await queue.getJobs(['waiting']);
+      const idOf = (path: string) => waiting.find((job) => job.data.file === path)!.id!;
+      const [id, onceId] = [idOf(file), idOf(once)];
+      for (const path of [file, once]) renameSync(path, `${path}.away`);
       const worker = spawnWorker('flaky', '--metrics-port', '0');
       const metricsUrl = /metrics on (\S+)/.exec(await worker.ready)![1];
-      const queue = openQueue('flaky');
-      const [id] = (await queue.getJobs(['waiting', 'active', 'delayed'])).map((job) => job.id!);
       await until(async () => ((await Job.fromId(queue, id))?.attemptsMade ?? 0) >= 1);
-      renameSync(`${file}.away`, file);
+      await until(async () => (await queue.getJobState(onceId)) === 'failed'); // its one attempt used
+      for (const path of [file, once]) renameSync(`${path}.away`, path);
       await until(async () => (await queue.getJobState(id)) === 'completed');
       const job = (await Job.fromId(queue, id))!;
       expect(job.attemptsMade).toBeGreaterThanOrEqual(2);
@@ -247,6 +252,13 @@ describe.skipIf(!hasRedis)('queue: facemtl worker / submit / status on Redis', (
       expect(value(/facemtl_queue_jobs\{state="completed"[^}]*\} (\d+)/)).toBe(1);
       expect(value(/process_resident_memory_bytes\{[^}]*\} (\d+)/)).toBeGreaterThan(0);
       expect(metrics).toMatch(/facemtl_worker_job_duration_seconds_count\{[^}]*outcome="completed"[^}]*\} 1/);
+      expect(value(/facemtl_worker_jobs_total\{outcome="failed"[^}]*\} (\d+)/)).toBe(1);
+
+      // Failed for a reason retrying can fix: submitting the image again runs it again.
+      expect((await Job.fromId(queue, onceId))!.data.error).toEqual({ code: 'unreadable', permanent: false });
+      const again = await submit('flaky', '--no-inline', '--wait', once);
+      expect(again.code).toBe(0);
+      expect(rows(again.stdout)).toMatchObject([{ file: once, id: onceId, width: 6000, faces: [] }]);
     },
     SLOW,
   );
