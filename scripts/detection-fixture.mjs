@@ -41,5 +41,6 @@ for (const [name, options] of Object.entries(CONFIGS)) {
   }
   await analyzer.dispose();
 }
-writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);
+const { format } = await import('prettier'); // the repository's style, so lint passes
+writeFileSync(outFile, await format(JSON.stringify(result), { parser: 'json' }));
 console.log(`wrote ${outFile}`);

@@ -15,9 +15,10 @@ import { fiveFaceFrame, oneFaceFrame, samplePhotos, type FaceSource } from './fr
 import { machineInfo } from './machine.js';
 import type { AttributeCell, BenchReport, DetectorCell, PipelineCell } from './report.js';
 import { randomCrops, rssMiB } from './sessions.js';
+import { measureStages, photoInput, type StageTimes } from './stages.js';
 import { measureInterleaved, type TimingOptions } from './timing.js';
 
-export const BENCH_SECTIONS = ['attribute', 'detector', 'pipeline', 'compare'] as const;
+export const BENCH_SECTIONS = ['attribute', 'detector', 'pipeline', 'stages', 'compare'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 export interface BenchOptions {
@@ -99,7 +100,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 
   const detector: DetectorCell[] = [];
   const pipeline: PipelineCell[] = [];
-  if (sections.has('detector') || sections.has('pipeline')) {
+  const stages: StageTimes[] = [];
+  if (sections.has('detector') || sections.has('pipeline') || sections.has('stages')) {
     const frames = await composeFrames(all);
     const images = { 1: await loadImage(frames.one), 5: await loadImage(frames.five) };
     if (sections.has('detector')) {
@@ -155,6 +157,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         notes.push('The detector did not find every composed face in a pipeline frame (see "faces found").');
       }
     }
+    if (sections.has('stages')) {
+      for (const faces of [1, 5] as const) {
+        const frame = { name: `640×480 frame, ${faces} face${faces > 1 ? 's' : ''}`, image: images[faces] };
+        stages.push(await measureStages(frame, 'front', timing));
+        log(`stages front ${faces} face(s): ${stages.at(-1)!.total_ms.toFixed(2)} ms`);
+      }
+      stages.push(await measureStages(await photoInput(samplePhotos()[0]), 'auto', timing));
+      log(`stages photo: ${stages.at(-1)!.total_ms.toFixed(2)} ms`);
+    }
   }
 
   let comparison: BenchReport['comparison'];
@@ -198,6 +209,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     attribute,
     detector,
     pipeline,
+    ...(stages.length ? { stages } : {}),
     memory: {
       rss_start_mib: rssStart,
       rss_end_mib: memory.rss / 2 ** 20,

@@ -1,6 +1,7 @@
 /** The `facemtl bench --json` object and its markdown rendering (bench/README.md). */
 import type { ModelSetResult } from './compare.js';
 import type { MachineInfo } from './machine.js';
+import type { StageTimes } from './stages.js';
 
 export interface AttributeCell {
   precision: string;
@@ -46,6 +47,8 @@ export interface BenchReport {
   attribute: AttributeCell[];
   detector: DetectorCell[];
   pipeline: PipelineCell[];
+  /** Where the time of a frame and of a photo goes (`--only stages`). */
+  stages?: StageTimes[];
   memory: { rss_start_mib: number; rss_end_mib: number; heap_used_mib: number };
   /** Multi-task vs single-task baselines (or `--models`), per precision; absent when no baselines. */
   comparison?: { precision: string; threads: number; sets: ModelSetResult[] }[];
@@ -137,6 +140,8 @@ export function benchMarkdown(report: BenchReport): string {
     }
   }
 
+  if (report.stages?.length) out.push('', ...stagesMarkdown(report.stages));
+
   if (report.comparison?.length) {
     out.push(
       '',
@@ -182,7 +187,7 @@ export function benchMarkdown(report: BenchReport): string {
     '## Commands',
     '',
     '- `npm run bench`: everything above, rewriting this file and `bench/results/latest.json`.',
-    '- `facemtl bench --only attribute,detector,pipeline,compare`: some parts only; `--budget MS` per cell.',
+    '- `facemtl bench --only attribute,detector,pipeline,stages,compare`: some parts only; `--budget MS` per cell.',
     '- `facemtl bench --only compare --baselines DIR`: multi-task vs `DIR/single-{age,gender,ethnicity,emotion}-{fp32,int8}.onnx` (default `models/baselines/`).',
     '- `facemtl bench --only compare --models a.onnx,b.onnx`: any files, run one after another, vs the multi-task model.',
     '- `--json FILE`, `--markdown FILE`: where the results go (default: markdown on stdout).',
@@ -200,4 +205,49 @@ export function benchMarkdown(report: BenchReport): string {
     'minutes on 2 cores; the peers need `../shared/data`).',
   );
   return out.join('\n') + '\n';
+}
+
+const STAGE_NAMES: Record<string, string> = {
+  decode: 'decode the JPEG (sharp, EXIF orientation)',
+  resize: 'resize into the detector input (in process; all regions and refinements)',
+  detector: 'detector, whole (resize, model runs, decoding, refinement)',
+  decode_boxes_nms: 'decode boxes + weighted NMS (one region)',
+  crops: 'eye-aligned crops',
+  attribute_model: 'attribute model (one batch)',
+  json: 'decode outputs + JSON',
+};
+
+/** The per-stage breakdown: the whole call, the bare model runs it makes, each stage alone. */
+function stagesMarkdown(stages: StageTimes[]): string[] {
+  const out = [
+    '## Where the time goes (1 thread)',
+    '',
+    'The whole call next to the bare ONNX Runtime runs of the models it makes (input ready) and each',
+    'stage timed alone, all in alternation in one process. Webcam frames: decoded pixels through',
+    "`analyzeFrame` with `{ detector: 'front', threads: 1 }`. Photo: the JPEG bytes through `analyze`",
+    'with the default (accurate) detector: back model on the whole image and 2×2 tiles, then each',
+    'face refined close up with the front model.',
+    '',
+    '| input | detector | faces | total ms | total without refinement | model runs | sum of bare runs ms | total / sum |',
+    '| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |',
+  ];
+  for (const s of stages) {
+    const runs = Object.entries(s.detector_runs)
+      .map(([model, count]) => `${count}× ${model} (${f(s.detector_run_ms[model as 'front' | 'back']!)} ms)`)
+      .concat(`1× attributes (${f(s.attribute_run_ms)} ms)`)
+      .join(' + ');
+    out.push(
+      `| ${s.input} | ${s.detector} | ${s.faces} | ${f(s.total_ms)} | ${f(s.total_no_refine_ms)} | ${runs} | ${f(s.model_sum_ms)} | ${f(s.overhead_ratio)}× |`,
+    );
+  }
+  out.push(
+    '',
+    `| stage (ms, median) | ${stages.map((s) => s.input).join(' | ')} |`,
+    `| --- |${stages.map(() => ' ---: |').join('')}`,
+  );
+  for (const [key, label] of Object.entries(STAGE_NAMES)) {
+    const cells = stages.map((s) => (s.stages[key] === undefined ? '–' : f(s.stages[key], 3)));
+    if (cells.some((cell) => cell !== '–')) out.push(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  return out;
 }

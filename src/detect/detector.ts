@@ -1,6 +1,6 @@
 /**
- * `FaceDetector`: BlazeFace on onnxruntime-node. Letterboxes each region (sharp resizes, with
- * proper downsampling), runs the model, decodes, merges and maps detections back to the image, then
+ * `FaceDetector`: BlazeFace on onnxruntime-node. Letterboxes each region (resampled in process
+ * into a reused input tensor, see resample.ts), runs the model, decodes, merges and maps detections back to the image, then
  * refines each face with the front model (see regions.ts, shared with the browser demo).
  *
  * Small faces in large photos: `tiles` (or `detector: 'auto'`) also runs the model on overlapping
@@ -16,7 +16,6 @@ import {
   BLAZEFACE_INPUT,
   BLAZEFACE_MODELS,
   letterbox,
-  toInputTensor,
   type Detection,
   type DetectorModel,
   type Letterbox,
@@ -28,6 +27,12 @@ import {
   type DetectionSettings,
   type Region,
 } from './regions.js';
+import { letterboxTensor, placement, type ResampleScratch } from './resample.js';
+
+interface InputBuffers {
+  input: Float32Array;
+  scratch: ResampleScratch;
+}
 
 export type DetectorChoice = DetectorModel | 'auto';
 
@@ -69,7 +74,14 @@ const BLAZEFACE_DIR = join(
   'ONNX',
 );
 
+/** The ONNX file of a BlazeFace model. */
+export const blazefaceModelPath = (model: DetectorModel): string =>
+  join(BLAZEFACE_DIR, BLAZEFACE_MODELS[model].file);
+
 export class FaceDetector {
+  /** Reusable input tensors and resampling scratch, per model. */
+  private readonly free: Record<DetectorModel, InputBuffers[]> = { front: [], back: [] };
+
   private constructor(
     private readonly sessions: Partial<Record<DetectorModel, ort.InferenceSession>>,
     readonly options: Readonly<DetectionSettings>,
@@ -83,10 +95,7 @@ export class FaceDetector {
     if (settings.refine && !models.includes('front')) models.push('front');
     const sessions: Partial<Record<DetectorModel, ort.InferenceSession>> = {};
     for (const model of models) {
-      sessions[model] = await ort.InferenceSession.create(
-        join(BLAZEFACE_DIR, BLAZEFACE_MODELS[model].file),
-        sessionOptions(threads),
-      );
+      sessions[model] = await ort.InferenceSession.create(blazefaceModelPath(model), sessionOptions(threads));
     }
     return new FaceDetector(sessions, settings);
   }
@@ -100,18 +109,27 @@ export class FaceDetector {
 
   private async detectRegion(image: RgbImage, region: Region, model: DetectorModel, minScore: number) {
     const box = letterbox(region.width, region.height, BLAZEFACE_MODELS[model].inputSize);
-    const input = new ort.Tensor('float32', toInputTensor(await letterboxPixels(image, region, box)), [
-      1,
-      box.inputSize,
-      box.inputSize,
-      3,
-    ]);
-    const outputs = await this.sessions[model]!.run({ [BLAZEFACE_INPUT]: input });
+    // Input buffers are reused: one per call in flight (calls may overlap on the session).
+    const buffers = this.free[model].pop() ?? {
+      input: new Float32Array(box.inputSize * box.inputSize * 3),
+      scratch: {},
+    };
+    // The fast (front) path resamples in process; the accurate path keeps libvips' Lanczos-3, as
+    // the in-process filter, close as it is, moved one tilted face of the sample photos by 2–6 px
+    // and an attribute output beyond INT8 noise (test/detections-fixture.test.ts).
+    if (this.options.detector === 'front')
+      letterboxTensor(image, region, box, buffers.input, buffers.scratch);
+    else await sharpLetterbox(image, region, box, buffers.input);
+    const input = new ort.Tensor('float32', buffers.input, [1, box.inputSize, box.inputSize, 3]);
     try {
-      return regionDetections(outputs, box, region, image, minScore);
+      const outputs = await this.sessions[model]!.run({ [BLAZEFACE_INPUT]: input });
+      try {
+        return regionDetections(outputs, box, region, image, minScore);
+      } finally {
+        for (const tensor of Object.values(outputs)) tensor.dispose();
+      }
     } finally {
-      input.dispose();
-      for (const tensor of Object.values(outputs)) tensor.dispose();
+      this.free[model].push(buffers);
     }
   }
 
@@ -121,37 +139,26 @@ export class FaceDetector {
 }
 
 /**
- * The region of `image`, scaled and centred on a black square (the model's input), as RGB bytes.
- * A region may reach past the image (`zoomOutRegion`): only its part inside the image is read and
- * placed where it falls, the rest stays black — what a canvas does with it in the browser.
+ * The letterboxed region resized by sharp (libvips' Lanczos-3) into `out` as the model's input.
  */
-async function letterboxPixels(image: RgbImage, region: Region, box: Letterbox): Promise<Uint8Array> {
-  const left = Math.max(0, region.left);
-  const top = Math.max(0, region.top);
-  const right = Math.min(image.width, region.left + region.width);
-  const bottom = Math.min(image.height, region.top + region.height);
-  const scaleX = box.width / region.width;
-  const scaleY = box.height / region.height;
-  const x = box.padX + Math.round((left - region.left) * scaleX);
-  const y = box.padY + Math.round((top - region.top) * scaleY);
-  const width = Math.max(1, Math.min(box.inputSize - x, Math.round((right - left) * scaleX)));
-  const height = Math.max(1, Math.min(box.inputSize - y, Math.round((bottom - top) * scaleY)));
+async function sharpLetterbox(
+  image: RgbImage,
+  region: Region,
+  box: Letterbox,
+  out: Float32Array,
+): Promise<void> {
+  const { left, top, right, bottom, x, y, width, height } = placement(image, region, box);
   let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
   if (right - left !== image.width || bottom - top !== image.height) {
     pipeline = pipeline.extract({ left, top, width: right - left, height: bottom - top });
   }
-  const { data } = await pipeline
-    .resize(width, height, { fit: 'fill' })
-    .extend({
-      left: x,
-      top: y,
-      right: box.inputSize - width - x,
-      bottom: box.inputSize - height - y,
-      background: { r: 0, g: 0, b: 0 },
-    })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const data = await pipeline.resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  out.fill(-1);
+  for (let row = 0; row < height; row++) {
+    const source = row * width * 3;
+    const target = ((y + row) * box.inputSize + x) * 3;
+    for (let i = 0; i < width * 3; i++) out[target + i] = data[source + i] / 127.5 - 1;
+  }
 }
 
 function validate(options: DetectionSettings): void {

@@ -1,0 +1,210 @@
+/**
+ * The detector's input, made in process: a region of the image resampled straight into the
+ * model's NHWC [-1, 1] tensor, inside its black letterbox. This replaces a sharp pipeline per
+ * region (extract → resize → extend → raw, a round trip through libuv's pool and three copies) by
+ * an area + bilinear resample into a reused buffer: k×k block means (every source pixel counts, so
+ * small faces do not alias), then bilinear for the factor left (under 2, or an enlargement). It is
+ * the fast (front) path's; it is close to libvips' Lanczos-3 but not exact, so the accurate path
+ * keeps sharp (see detector.ts). Pure code: usable in the browser too.
+ */
+import type { RgbImage } from '../image/types.js';
+import type { Letterbox } from './blazeface.js';
+import type { Region } from './regions.js';
+
+/** Where a region's pixels inside the image land in the letterbox input, in whole input pixels. */
+export interface Placement {
+  /** The part of the region inside the image, in image pixels. */
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+  /** Where it goes in the input, and its size there. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * A region may reach past the image (`zoomOutRegion`): only its part inside the image is read and
+ * placed where it falls, the rest stays black — what a canvas does with it in the browser.
+ */
+export function placement(
+  image: { width: number; height: number },
+  region: Region,
+  box: Letterbox,
+): Placement {
+  const left = Math.max(0, region.left);
+  const top = Math.max(0, region.top);
+  const right = Math.min(image.width, region.left + region.width);
+  const bottom = Math.min(image.height, region.top + region.height);
+  const scaleX = box.width / region.width;
+  const scaleY = box.height / region.height;
+  const x = box.padX + Math.round((left - region.left) * scaleX);
+  const y = box.padY + Math.round((top - region.top) * scaleY);
+  const width = Math.max(1, Math.min(box.inputSize - x, Math.round((right - left) * scaleX)));
+  const height = Math.max(1, Math.min(box.inputSize - y, Math.round((bottom - top) * scaleY)));
+  return { left, top, right, bottom, x, y, width, height };
+}
+
+/** One output pixel's source pixels along an axis: the first index and the normalised weights. */
+interface Taps {
+  first: Int32Array;
+  count: Int32Array;
+  /** `count[i]` weights for output i start at `i * stride`. */
+  weights: Float32Array;
+  stride: number;
+}
+
+/**
+ * Bilinear taps mapping `sourceSize` pixels onto `targetSize` pixels (pixel centres at i + 0.5 on
+ * both sides), edge pixels repeated. After the block means the factor left is under 2, where two
+ * taps see every source pixel.
+ */
+function taps(sourceSize: number, targetSize: number, scale = sourceSize / targetSize): Taps {
+  // scale: source pixels per output pixel
+  const support = 1;
+  const stride = 3;
+  const first = new Int32Array(targetSize);
+  const count = new Int32Array(targetSize);
+  const weights = new Float32Array(targetSize * stride);
+  for (let i = 0; i < targetSize; i++) {
+    const centre = (i + 0.5) * scale;
+    const low = Math.max(0, Math.ceil(centre - support - 0.5));
+    const high = Math.min(sourceSize - 1, Math.floor(centre + support - 0.5));
+    let total = 0;
+    let n = 0;
+    for (let s = low; s <= high; s++, n++) {
+      const weight = Math.max(0, 1 - Math.abs(s + 0.5 - centre));
+      weights[i * stride + n] = weight;
+      total += weight;
+    }
+    first[i] = low;
+    for (let k = 0; k < n; k++) weights[i * stride + k] /= total;
+    count[i] = n;
+  }
+  return { first, count, weights, stride };
+}
+
+/**
+ * The region's pixels as floats, reductions first averaging k×k blocks (k = ⌊factor⌋, an area
+ * filter: every source pixel counts) so that bilinear does the rest: `columns`×`rows` block means
+ * (edge pixels repeated for partial blocks) in `out`, rounded like 8-bit pixels.
+ */
+function blockMeans(
+  image: RgbImage,
+  place: Placement,
+  k: number,
+  columns: number,
+  rows: number,
+  out: Float32Array,
+): void {
+  const { data, width } = image;
+  const spanX = place.right - place.left;
+  const spanY = place.bottom - place.top;
+  const offsets = new Int32Array(columns * k);
+  for (let x = 0; x < offsets.length; x++) offsets[x] = (place.left + Math.min(x, spanX - 1)) * 3;
+  const scale = 1 / (k * k);
+  out.fill(0, 0, columns * rows * 3);
+  for (let row = 0; row < rows; row++) {
+    const target = row * columns * 3;
+    for (let dy = 0; dy < k; dy++) {
+      const source = (place.top + Math.min(row * k + dy, spanY - 1)) * width * 3;
+      for (let column = 0, x = 0; column < columns; column++) {
+        const t = target + column * 3;
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let dx = 0; dx < k; dx++, x++) {
+          const p = source + offsets[x];
+          r += data[p];
+          g += data[p + 1];
+          b += data[p + 2];
+        }
+        out[t] += r;
+        out[t + 1] += g;
+        out[t + 2] += b;
+      }
+    }
+  }
+  if (k > 1) for (let i = 0; i < columns * rows * 3; i++) out[i] = Math.round(out[i] * scale);
+}
+
+/**
+ * Writes the letterboxed `region` of `image` into `out` (inputSize² × 3 floats, NHWC, [-1, 1];
+ * black = -1), reusing `scratch` for the horizontal pass when it is large enough. Returns the
+ * scratch buffer (possibly a new, larger one) for the next call.
+ */
+export function letterboxTensor(
+  image: RgbImage,
+  region: Region,
+  box: Letterbox,
+  out: Float32Array,
+  scratch: ResampleScratch = {},
+): ResampleScratch {
+  const place = placement(image, region, box);
+  out.fill(-1);
+  const spanX = place.right - place.left;
+  const spanY = place.bottom - place.top;
+  const k = Math.max(1, Math.floor(Math.min(spanX / place.width, spanY / place.height)));
+  // The filter reads floats (one array type keeps the loops monomorphic): the block means.
+  const columns = Math.ceil(spanX / k);
+  const rows = Math.ceil(spanY / k);
+  scratch.shrunk = ensure(scratch.shrunk, columns * rows * 3);
+  const source = scratch.shrunk;
+  blockMeans(image, place, k, columns, rows, source);
+  // The residual factor after the block means is the exact one (a partial last block does not count).
+  const horizontal = taps(columns, place.width, spanX / k / place.width);
+  const vertical = taps(rows, place.height, spanY / k / place.height);
+  // Horizontal pass, rounded to bytes: every source row → a row of output width.
+  const rowLength = place.width * 3;
+  scratch.rows = ensure(scratch.rows, rows * rowLength);
+  const temp = scratch.rows;
+  for (let row = 0; row < rows; row++) {
+    const sourceRow = row * columns * 3;
+    const targetRow = row * rowLength;
+    for (let i = 0; i < place.width; i++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      const n = horizontal.count[i];
+      const w0 = i * horizontal.stride;
+      let p = sourceRow + horizontal.first[i] * 3;
+      for (let t = 0; t < n; t++, p += 3) {
+        const weight = horizontal.weights[w0 + t];
+        r += source[p] * weight;
+        g += source[p + 1] * weight;
+        b += source[p + 2] * weight;
+      }
+      const t = targetRow + i * 3;
+      temp[t] = toByte(r);
+      temp[t + 1] = toByte(g);
+      temp[t + 2] = toByte(b);
+    }
+  }
+  // Vertical pass: into the tensor, rounded to bytes (an 8-bit resize) then scaled to [-1, 1].
+  for (let j = 0; j < place.height; j++) {
+    const n = vertical.count[j];
+    const w0 = j * vertical.stride;
+    const firstRow = vertical.first[j];
+    const target = ((place.y + j) * box.inputSize + place.x) * 3;
+    for (let c = 0; c < rowLength; c++) {
+      let sum = 0;
+      for (let t = 0; t < n; t++) sum += temp[(firstRow + t) * rowLength + c] * vertical.weights[w0 + t];
+      out[target + c] = toByte(sum) / 127.5 - 1;
+    }
+  }
+  return scratch;
+}
+
+const toByte = (value: number) => (value <= 0 ? 0 : value >= 255 ? 255 : Math.round(value));
+
+/** Buffers reused between calls (grown when a call needs more). */
+export interface ResampleScratch {
+  shrunk?: Float32Array;
+  rows?: Float32Array;
+}
+
+function ensure(buffer: Float32Array | undefined, length: number): Float32Array {
+  return buffer && buffer.length >= length ? buffer : new Float32Array(length);
+}
