@@ -94,4 +94,52 @@ describe('facemtl bench (CLI)', () => {
     expect(text).toContain('| int8 | 1 | 32 |');
     expect(text).toContain(report.machine.cpu);
   });
+
+  it('breaks a frame and a photo down into model runs and stages (--only stages)', async () => {
+    const program = new Command('facemtl').exitOverride();
+    register(program);
+    const json = join(root, 'stages.json');
+    const markdown = join(root, 'stages.md');
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await program.parseAsync([
+        'node',
+        'facemtl',
+        'bench',
+        '--budget',
+        '1',
+        '--only',
+        'stages',
+        '--json',
+        json,
+        '--markdown',
+        markdown,
+      ]);
+    } finally {
+      errors.mockRestore();
+    }
+    const { stages } = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+    // webcam frames (front: one whole-frame run + one refinement per face), then the photo (back on
+    // the whole image and 2×2 tiles, one refinement per face)
+    expect(stages!.map((s) => [s.detector, s.faces, s.detector_runs])).toEqual([
+      ['front', 1, { front: 2 }],
+      ['front', 5, { front: 6 }],
+      ['auto', 3, { back: 5, front: 3 }],
+    ]);
+    for (const s of stages!) {
+      const sum =
+        s.attribute_run_ms +
+        Object.entries(s.detector_runs).reduce(
+          (total, [model, runs]) => total + runs * s.detector_run_ms[model as 'front' | 'back']!,
+          0,
+        );
+      expect(s.model_sum_ms).toBeCloseTo(sum, 6);
+      expect(s.overhead_ratio).toBeCloseTo(s.total_ms / sum, 6);
+      expect(Object.keys(s.stages)).toEqual(
+        expect.arrayContaining(['detector', 'decode_boxes_nms', 'crops', 'attribute_model', 'json']),
+      );
+    }
+    expect(stages![2].stages.decode).toBeGreaterThan(0); // the photo starts from its JPEG bytes
+    expect(readFileSync(markdown, 'utf8')).toContain('## Where the time goes (1 thread)');
+  }, 120_000);
 });
