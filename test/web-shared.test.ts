@@ -37,6 +37,7 @@ describe('code shared by the browser demo and the Node runtime', () => {
       'src/detect/regions.ts',
       'src/pipeline/face.ts',
       'src/detect/blazeface.ts',
+      'src/detect/resample.ts',
       'src/attributes/crop.ts',
       'src/attributes/decode.ts',
       'src/attributes/binary.ts',

@@ -2,9 +2,9 @@
  * The face analyzer in the browser: the same BlazeFace detector and attribute model as the Node
  * runtime, run by onnxruntime-web (WebGPU when the browser has an adapter, else WASM with threads).
  *
- * Only what is browser-specific lives here: sessions, resizing with a canvas, RGBA → RGB. Anchors,
- * box decoding, NMS, tiling, the face crop, label decoding and the result JSON are the Node
- * runtime's own modules, imported from src/.
+ * Only what is browser-specific lives here: sessions and RGBA → RGB. Anchors, box decoding, NMS,
+ * tiling, the detector's letterbox resize, the face crop, label decoding and the result JSON are
+ * the Node runtime's own modules, imported from src/.
  */
 import * as ort from 'onnxruntime-web';
 import type { ModelContract } from '../../src/attributes/contract.js';
@@ -13,7 +13,6 @@ import {
   BLAZEFACE_INPUT,
   BLAZEFACE_MODELS,
   letterbox,
-  toInputTensor,
   type Detection,
   type DetectorModel,
 } from '../../src/detect/blazeface.js';
@@ -24,6 +23,7 @@ import {
   type DetectionSettings,
   type Region,
 } from '../../src/detect/regions.js';
+import { letterboxTensor, type ResampleScratch } from '../../src/detect/resample.js';
 import type { RgbImage } from '../../src/image/types.js';
 import { alignedCrops, toFace } from '../../src/pipeline/face.js';
 import type { Analysis } from './types.js';
@@ -108,21 +108,12 @@ export async function createBrowserAnalyzer(options: BrowserAnalyzerOptions): Pr
     provider,
   );
 
-  const source = new OffscreenCanvas(1, 1);
-  const sourceContext = source.getContext('2d')!;
-  const squares = new Map<number, OffscreenCanvasRenderingContext2D>();
-  /** A reusable square canvas of the model's input size. */
-  function squareContext(size: number): OffscreenCanvasRenderingContext2D {
-    let context = squares.get(size);
-    if (!context) {
-      context = new OffscreenCanvas(size, size).getContext('2d', { willReadFrequently: true })!;
-      context.imageSmoothingQuality = 'high';
-      squares.set(size, context);
-    }
-    return context;
-  }
+  // The detector's input is resized by the Node runtime's own code, not a canvas: Skia's
+  // drawImage filters differently (mean ±1.5 grey levels), and BlazeFace's eyes on a hard face
+  // moved by up to 18 px with it (issue 14: sample2.jpg's left face, a different age and gender).
+  const buffers = new Map<DetectorModel, { input: Float32Array; scratch: ResampleScratch }>();
 
-  /** One model on one region of the image (the `source` canvas) → faces in image pixels. */
+  /** One model on one region of the image → faces in image pixels. */
   async function detectRegion(
     image: RgbImage,
     region: Region,
@@ -131,24 +122,14 @@ export async function createBrowserAnalyzer(options: BrowserAnalyzerOptions): Pr
   ): Promise<Detection[]> {
     const inputSize = BLAZEFACE_MODELS[model].inputSize;
     const box = letterbox(region.width, region.height, inputSize);
-    const square = squareContext(inputSize);
-    square.fillStyle = 'black';
-    square.fillRect(0, 0, inputSize, inputSize);
-    square.drawImage(
-      source,
-      region.left,
-      region.top,
-      region.width,
-      region.height,
-      box.padX,
-      box.padY,
-      box.width,
-      box.height,
-    );
-    const rgba = square.getImageData(0, 0, inputSize, inputSize).data;
-    const input = new ort.Tensor('float32', toInputTensor(rgba, 4), [1, inputSize, inputSize, 3]);
+    let buffer = buffers.get(model);
+    if (!buffer) {
+      buffer = { input: new Float32Array(inputSize * inputSize * 3), scratch: {} };
+      buffers.set(model, buffer);
+    }
+    letterboxTensor(image, region, box, buffer.input, buffer.scratch);
+    const input = new ort.Tensor('float32', buffer.input, [1, inputSize, inputSize, 3]);
     const outputs = await detectors.get(model)!.run({ [BLAZEFACE_INPUT]: input });
-    input.dispose();
     const detections = regionDetections(outputs, box, region, image, minScore);
     for (const tensor of Object.values(outputs)) tensor.dispose();
     return detections;
@@ -171,9 +152,6 @@ export async function createBrowserAnalyzer(options: BrowserAnalyzerOptions): Pr
 
     async analyze(pixels) {
       const image = rgbFromRgba(pixels);
-      source.width = pixels.width;
-      source.height = pixels.height;
-      sourceContext.putImageData(pixels, 0, 0);
 
       const detections = await detectFaces(image, settings, (region, model, minScore) =>
         detectRegion(image, region, model, minScore),
