@@ -2,8 +2,10 @@
 
 Each softmax head gets one temperature T (logits / T) that minimises its negative log-likelihood
 on the validation faces it has labels for; accuracy does not change (argmax is kept), the
-probabilities become honest. The age head gets one factor on its predicted standard deviation so
-that the 90% interval covers 90% of the validation ages. ``FaceMTL.decode`` applies both, so the
+probabilities become honest. The age head gets a linear correction of its mean (least absolute
+error on the validation ages, which are exact ages; FairFace's perceived-age groups pull the mean
+otherwise) and one factor on its predicted standard deviation so that the 90% interval covers 90%
+of the validation ages. ``FaceMTL.decode`` applies both, so the
 exported FP32 and INT8 graphs carry them.
 """
 
@@ -57,6 +59,15 @@ def expected_calibration_error(probabilities: torch.Tensor, correct: torch.Tenso
     return ece
 
 
+def fit_linear_l1(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(a, b) minimising mean |y − (a·x + b)|: for each a on a grid the best b is the median residual."""
+    best = (np.inf, 1.0, 0.0)
+    for a in np.arange(0.8, 1.2001, 0.005):
+        b = float(np.median(y - a * x))
+        best = min(best, (float(np.abs(y - a * x - b).mean()), float(a), b))
+    return best[1], best[2]
+
+
 def calibrate(model, cache: dict, split: int = 1, log=print) -> dict[str, float]:
     """Fit the temperatures and the age std factor on ``split`` and set ``model.calibration``."""
     rows = np.flatnonzero(cache["split"] == split)
@@ -69,7 +80,13 @@ def calibrate(model, cache: dict, split: int = 1, log=print) -> dict[str, float]
             continue
         if task == "age":
             exact = m & ~torch.from_numpy(np.isnan(cache["age"][rows]))
-            error = (torch.from_numpy(cache["age"][rows])[exact] - logits[exact, 0]).abs()
+            true, mean = cache["age"][rows][exact.numpy()], logits[exact, 0].numpy()
+            scale, shift = fit_linear_l1(mean, true)
+            calibration["age_scale"], calibration["age_shift"] = scale, shift
+            mean = np.clip(scale * mean + shift, 0, 116)
+            log(f"calibration age: mean × {scale:.3f} + {shift:.2f} years, validation MAE "
+                f"{np.abs(true - logits[exact, 0].numpy()).mean():.2f} → {np.abs(true - mean).mean():.2f}")
+            error = torch.from_numpy(np.abs(true - mean))
             std = torch.exp(0.5 * logits[exact, 1].clamp(-10, 12))
             # the factor that puts 90% of |error| / std inside Z90
             calibration["age_std"] = float(torch.quantile(error / std, 0.9) / Z90)

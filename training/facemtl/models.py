@@ -149,7 +149,7 @@ class FaceMTL(nn.Module):
         # age head predicts a standardised mean; these constants put its start near the data's mean
         self.age_offset, self.age_scale = age_offset, age_scale
         # post-hoc calibration (facemtl.calibrate, set at export): a softmax temperature per head,
-        # and "age_std", a factor on the predicted age std; empty = none
+        # "age_scale"/"age_shift" on the age mean and "age_std" on its std; empty = none
         self.calibration: dict[str, float] = {}
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -175,7 +175,8 @@ class FaceMTL(nn.Module):
         for t, v in out.items():
             if t == "age":
                 std = torch.exp(0.5 * v[:, 1].clamp(-10, 12)) * self.calibration.get("age_std", 1.0)
-                result[t] = torch.stack([v[:, 0].clamp(0, 116), std], dim=1)
+                mean = v[:, 0] * self.calibration.get("age_scale", 1.0) + self.calibration.get("age_shift", 0.0)
+                result[t] = torch.stack([mean.clamp(0, 116), std], dim=1)
             elif t in BINARY_TASKS:
                 result[t] = torch.sigmoid(v)
             else:
