@@ -90,7 +90,7 @@ describe.skipIf(SHIPPED_ATTRIBUTES.length === 0)('the shipped model: attributes'
       if (shown.length > 0) expect(table[index].endsWith(`  ${shown.join(', ')}`)).toBe(true);
       else expect(table[index]).toMatch(/%$/);
     });
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('a model file from before the attributes', () => {
@@ -149,5 +149,5 @@ describe('a model file from before the attributes', () => {
       ).stdout,
     ) as { faces: { heads: object }[] };
     expect(Object.keys(explain.faces[0].heads)).toEqual(['age', 'gender', 'ethnicity', 'emotion']);
-  }, 90_000);
+  }, 240_000);
 });
