@@ -128,7 +128,10 @@ export async function evaluate(
       else if (!outputs) scores[task]!.addMiss(truth[task]!);
     }
     const ethnicity = outputs?.ethnicity && outputLabels.ethnicity?.[argmax(outputs.ethnicity)];
-    const group = ethnicity && truth.gender ? attributeGroup(`${ethnicity}/${truth.gender}`) : null;
+    const group =
+      attributeTasks.length && ethnicity && truth.gender
+        ? attributeGroup(`${ethnicity}/${truth.gender}`)
+        : null;
     for (const task of attributeTasks) {
       const label = sample.labels[task];
       if (typeof label !== 'boolean') continue;
