@@ -65,7 +65,12 @@ for (const path of chosen) {
     );
     if (largest) {
       const round = (p) => [Math.round(p[0] * 100) / 100, Math.round(p[1] * 100) / 100];
-      row = { ...row, score: Math.round(largest.score * 1000) / 1000, rightEye: round(largest.keypoints[0]), leftEye: round(largest.keypoints[1]) };
+      row = {
+        ...row,
+        score: Math.round(largest.score * 1000) / 1000,
+        rightEye: round(largest.keypoints[0]),
+        leftEye: round(largest.keypoints[1]),
+      };
       found.push(row);
     }
   } catch (error) {
@@ -79,13 +84,17 @@ await detector.dispose();
 
 const fx = (r, f) => f(r) / r.width;
 const fy = (r, f) => f(r) / r.height;
-console.log(`${root}: ${found.length}/${chosen.length} images with a face; median BlazeFace eyes (fractions of the image size):`);
+console.log(
+  `${root}: ${found.length}/${chosen.length} images with a face; median BlazeFace eyes (fractions of the image size):`,
+);
 console.log(
   JSON.stringify({
     eyeCenter: [
       median(found.map((r) => fx(r, (q) => (q.rightEye[0] + q.leftEye[0]) / 2))),
       median(found.map((r) => fy(r, (q) => (q.rightEye[1] + q.leftEye[1]) / 2))),
     ],
-    eyeDistance: median(found.map((r) => fx(r, (q) => Math.hypot(q.leftEye[0] - q.rightEye[0], q.leftEye[1] - q.rightEye[1])))),
+    eyeDistance: median(
+      found.map((r) => fx(r, (q) => Math.hypot(q.leftEye[0] - q.rightEye[0], q.leftEye[1] - q.rightEye[1]))),
+    ),
   }),
 );
