@@ -15,20 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import TASK_INDEX, batch_tensors
-from .evaluate import Z90
+from .data import TASK_INDEX
+from .evaluate import Z90, predict_rows
 from .tasks import BINARY_TASKS
-
-
-@torch.no_grad()
-def _raw_outputs(model, cache: dict, rows: np.ndarray, batch: int = 512) -> dict[str, torch.Tensor]:
-    model.eval()
-    chunks: dict[str, list[torch.Tensor]] = {}
-    for start in range(0, len(rows), batch):
-        images, _, _ = batch_tensors(cache, rows[start:start + batch])
-        for task, value in model(images).items():
-            chunks.setdefault(task, []).append(value)
-    return {task: torch.cat(values) for task, values in chunks.items()}
 
 
 def _fit_temperature(logits: torch.Tensor, target: torch.Tensor) -> float:
@@ -71,7 +60,7 @@ def fit_linear_l1(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def calibrate(model, cache: dict, split: int = 1, log=print) -> dict[str, float]:
     """Fit the temperatures and the age std factor on ``split`` and set ``model.calibration``."""
     rows = np.flatnonzero(cache["split"] == split)
-    raw = _raw_outputs(model, cache, rows)
+    raw = {task: torch.from_numpy(v) for task, v in predict_rows(model, cache, rows, raw=True).items()}
     mask = torch.from_numpy(cache["mask"][rows].astype(bool))
     calibration: dict[str, float] = {}
     for task, logits in raw.items():

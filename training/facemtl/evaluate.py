@@ -16,12 +16,13 @@ Z90 = 1.6448536  # two-sided 90% interval of a Gaussian
 
 
 @torch.no_grad()
-def predict_rows(model, cache: dict, rows: np.ndarray, batch_size: int = 512) -> dict[str, np.ndarray]:
+def predict_rows(model, cache: dict, rows: np.ndarray, batch_size: int = 512, raw: bool = False) -> dict[str, np.ndarray]:
+    """The model's outputs on cache rows, batched: decoded (as exported), or raw logits with ``raw``."""
     model.eval()
     chunks: dict[str, list[np.ndarray]] = {t: [] for t in model.tasks}
     for start in range(0, len(rows), batch_size):
         images, _, _ = batch_tensors(cache, rows[start:start + batch_size])
-        for t, v in model.predict(images).items():
+        for t, v in (model(images) if raw else model.predict(images)).items():
             chunks[t].append(v.numpy())
     return {t: np.concatenate(v) if v else np.zeros((0, TASKS[t].outputs)) for t, v in chunks.items()}
 
