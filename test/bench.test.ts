@@ -53,30 +53,35 @@ describe('model comparison', () => {
   });
 });
 
+/** `facemtl bench --budget 1 --only SECTIONS --json JSON --markdown MARKDOWN`, progress silenced. */
+async function runBench(sections: string, json: string, markdown: string): Promise<void> {
+  const program = new Command('facemtl').exitOverride();
+  register(program);
+  const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    await program.parseAsync([
+      'node',
+      'facemtl',
+      'bench',
+      '--budget',
+      '1',
+      '--only',
+      sections,
+      '--json',
+      json,
+      '--markdown',
+      markdown,
+    ]);
+  } finally {
+    errors.mockRestore();
+  }
+}
+
 describe('facemtl bench (CLI)', () => {
   it('writes JSON and markdown for the chosen sections', async () => {
-    const program = new Command('facemtl').exitOverride();
-    register(program);
     const json = join(root, 'bench.json');
     const markdown = join(root, 'bench.md');
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
-    try {
-      await program.parseAsync([
-        'node',
-        'facemtl',
-        'bench',
-        '--budget',
-        '1',
-        '--only',
-        'attribute,detector',
-        '--json',
-        json,
-        '--markdown',
-        markdown,
-      ]);
-    } finally {
-      errors.mockRestore();
-    }
+    await runBench('attribute,detector', json, markdown);
     const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
     expect(report.machine.cores).toBeGreaterThan(0);
     // 2 precisions × (1 thread and all cores: 1 or 2 thread counts) × 3 batch sizes
@@ -96,28 +101,9 @@ describe('facemtl bench (CLI)', () => {
   });
 
   it('breaks a frame and a photo down into model runs and stages (--only stages)', async () => {
-    const program = new Command('facemtl').exitOverride();
-    register(program);
     const json = join(root, 'stages.json');
     const markdown = join(root, 'stages.md');
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
-    try {
-      await program.parseAsync([
-        'node',
-        'facemtl',
-        'bench',
-        '--budget',
-        '1',
-        '--only',
-        'stages',
-        '--json',
-        json,
-        '--markdown',
-        markdown,
-      ]);
-    } finally {
-      errors.mockRestore();
-    }
+    await runBench('stages', json, markdown);
     const { stages } = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
     // webcam frames (front: one whole-frame run + one refinement per face), then the photo (back on
     // the whole image and 2×2 tiles, one refinement per face)
