@@ -14,6 +14,9 @@
  * out of FERPlus-train-valid.tar.gz into .cache/eval-data/ (ignored by git) once. CelebA (official
  * test partition) and FairFace (its val split) when found: --celeba DIR / --fairface DIR, default
  * DATA/extra/{celeba,fairface} or ../data/{celeba,fairface} (the output of extra/assemble.sh).
+ * Posed expressions (the test performers, through the detector) when --posed DIR is given or
+ * .cache/eval-data/posed-test exists: class folders written by
+ * `training/python training/tools/posed_folders.py DATA/posed/taiwanese-expressions.tar.gz DIR`.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -28,6 +31,7 @@ const { values: args } = parseArgs({
     limit: { type: 'string' },
     celeba: { type: 'string' },
     fairface: { type: 'string' },
+    posed: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
   },
 });
@@ -58,6 +62,10 @@ function extraDir(name, given) {
 }
 const celeba = extraDir('celeba', args.celeba);
 const fairface = extraDir('fairface', args.fairface);
+const posed = [args.posed, join(ROOT, '.cache', 'eval-data', 'posed-test')].find(
+  (dir) => dir && existsSync(dir),
+);
+if (!posed) console.error('model-card: no posed-test folders (--posed DIR): the posed table is left out');
 
 const rel = (path) => relative(ROOT, path) || '.';
 const runs = [
@@ -92,6 +100,18 @@ const runs = [
         },
       ]
     : []),
+  ...(posed
+    ? [
+        {
+          name: 'posed-test-int8-detect',
+          layout: 'folders',
+          path: posed,
+          task: 'emotion',
+          precision: 'int8',
+          detect: true,
+        },
+      ]
+    : []),
 ];
 
 const reports = {};
@@ -106,6 +126,7 @@ if (!dryRun) writeFileSync(join(ROOT, 'models', 'metrics.json'), JSON.stringify(
 /** The `facemtl eval` command line that gives the same report. */
 function evalCommand(run) {
   const parts = ['facemtl eval', run.layout, rel(run.path)];
+  if (run.task) parts.push('--task', run.task);
   if (run.only) parts.push('--only', rel(run.only));
   if (run.labels) parts.push('--labels', rel(run.labels));
   parts.push('--precision', run.precision);
@@ -228,6 +249,18 @@ function fairfaceTable() {
   ].join('\n');
 }
 
+function posedTable() {
+  const emotion = reports['posed-test-int8-detect'].emotion;
+  return [
+    `| posed expression (n ${emotion.n}) | recall | support |`,
+    '| --- | ---: | ---: |',
+    ...Object.entries(emotion.per_class)
+      .filter(([, c]) => c.support > 0)
+      .map(([label, c]) => `| ${label} | ${pct(c.recall)} | ${c.support} |`),
+    `| **all** (accuracy) | **${pct(emotion.accuracy)}** | ${emotion.n} |`,
+  ].join('\n');
+}
+
 const extraSections = [
   celeba
     ? `### The yes/no attributes (CelebA test partition)
@@ -246,6 +279,14 @@ ${attributeGroupTable()}`
     ? `### FairFace validation (gender, ethnicity on the model's 5 groups)
 
 ${fairfaceTable()}`
+    : '',
+  posed
+    ? `### Posed expressions (INT8, through the detector; test performers of the posed-expression set)
+
+Six performers the model never trained on (split by performer in \`training/facemtl/prepare.py\`),
+scored on the FER+ emotion output.
+
+${posedTable()}`
     : '',
 ]
   .filter(Boolean)

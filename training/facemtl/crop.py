@@ -54,9 +54,10 @@ def _bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def dataset_crop(image: np.ndarray, dataset: str, size: int = INPUT_SIZE) -> np.ndarray:
-    """Canonical crop of a dataset image from the dataset's virtual eyes (``datasetEyes``)."""
-    geometry = CONTRACT["datasetEyes"][dataset]
+def dataset_crop(image: np.ndarray, dataset: str, size: int = INPUT_SIZE, geometry: dict | None = None) -> np.ndarray:
+    """Canonical crop of a dataset image from the dataset's virtual eyes (``datasetEyes``, or
+    ``geometry`` for a dataset the contract does not list)."""
+    geometry = geometry or CONTRACT["datasetEyes"][dataset]
     h, w = image.shape[:2]
     cx, cy = geometry["eyeCenter"][0] * w, geometry["eyeCenter"][1] * h
     half = geometry["eyeDistance"] * w / 2

@@ -61,14 +61,16 @@ class BalancedBatchSampler:
     """Index batches that mix the datasets in a set proportion, class-balanced within each.
 
     ``mix`` maps a source dataset to its share of every batch; ``balance`` maps a source to the
-    task whose classes are balanced by sampling weights (``power`` sets how strongly).
+    task whose classes are balanced by sampling weights (``power`` sets how strongly); only rows
+    whose crop framing is in ``framings`` are drawn (0 dataset geometry, 1 detector eyes).
     """
 
     def __init__(self, cache: dict, split: int, batch_size: int, steps: int, mix: dict[str, float],
-                 balance: dict[str, str] | None = None, power: float = 0.5, seed: int = 0):
+                 balance: dict[str, str] | None = None, power: float = 0.5, seed: int = 0,
+                 framings: tuple[int, ...] = (0, 1)):
         self.batch_size, self.steps = batch_size, steps
         self.rng = np.random.default_rng(seed)
-        in_split = cache["split"] == split
+        in_split = (cache["split"] == split) & np.isin(cache["framing"], framings)
         self.pools = []
         total = sum(mix.values())
         for source, share in mix.items():

@@ -11,6 +11,8 @@ A malformed file name or an unreadable image is skipped and counted in ``Skipped
 - CelebA: ``img_align_celeba/`` with ``list_attr_celeba.txt`` and ``list_eval_partition.txt`` (the
   official layout; rows whose image is missing are skipped, so a subset reads like the full set).
 - FairFace: ``train/``, ``val/`` and ``fairface_label_{train,val}.csv`` (age group, gender, race).
+- Taiwanese posed expressions: ``faces_256x256/PPTVEnn.jpg`` in a folder or ``taiwanese-expressions.tar.gz``
+  (PP performer, E the posed expression letter a–g).
 """
 
 from __future__ import annotations
@@ -293,3 +295,32 @@ def read_fairface(path: str | Path, usage: str = "train", skipped: Skipped | Non
             continue
         yield Sample(image, name, gender=0 if gender == "Male" else 1, ethnicity=race,
                      age_range=(float(age[0]), float(age[1])), usage=usage)
+
+
+# Taiwanese posed-expression database: the expression letter of ``PPTVEnn.jpg`` → FER+ column
+POSED_EXPRESSIONS = {"a": "neutral", "b": "happiness", "c": "sadness", "d": "anger", "e": "disgust", "f": "fear",
+                     "g": "surprise"}
+# FER+ column → original FER2013 class (0 angry, 1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral)
+FERPLUS_TO_FER2013 = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
+POSED_NAME = re.compile(r"^(\d\d)(\d)(\d)([a-g])\d+\.jpg$")
+
+
+def read_posed(path: str | Path, skipped: Skipped | None = None) -> Iterator[Sample]:
+    """Posed expressions, labelled with the posed letter; ``usage`` is the performer ("01"–"30").
+
+    Files without an expression letter (calm faces, per the database's readme) are left out."""
+    skipped = skipped if skipped is not None else Skipped()
+    for name, data in _iter_files(Path(path), ".jpg"):
+        match = POSED_NAME.match(name)
+        if not match:
+            skipped.add("no expression letter", name)
+            continue
+        try:
+            image = decode_image(data)
+        except Exception:
+            skipped.add("corrupt image", name)
+            continue
+        emotion = POSED_EXPRESSIONS[match.group(4)]
+        votes = np.zeros(FERPLUS_EMOTIONS, np.float32)
+        votes[FERPLUS_COLUMNS.index(emotion)] = 1
+        yield Sample(image, name, emotion_votes=votes, emotion_fer2013=FERPLUS_TO_FER2013[emotion], usage=match.group(1))

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .data import TASK_INDEX, batch_tensors
+from .prepare import SOURCES
 from .tasks import TASKS
 
 Z90 = 1.6448536  # two-sided 90% interval of a Gaussian
@@ -78,10 +79,26 @@ def group_metrics(cache: dict, rows: np.ndarray, pred: dict[str, np.ndarray]) ->
 
 
 def evaluate_split(model, cache: dict, split: int, limit: int | None = None) -> dict[str, float]:
-    rows = np.flatnonzero(cache["split"] == split)
+    """Metrics on a split's dataset-framed crops, without the posed set (comparable across caches),
+    plus ``posed_emotion_acc`` and ``detector_*`` (the same metrics on detector-eye crops) when the
+    cache has such rows."""
+    in_split = (cache["split"] == split) & (cache["framing"] == 0)
+    posed = cache["source"] == SOURCES.index("posed")
+    rows = np.flatnonzero(in_split & ~posed)
     if limit:
         rows = rows[np.linspace(0, len(rows) - 1, min(limit, len(rows))).astype(int)]
-    return metrics(cache, rows, predict_rows(model, cache, rows))
+    out = metrics(cache, rows, predict_rows(model, cache, rows))
+    posed_rows = np.flatnonzero(in_split & posed)
+    if len(posed_rows) and "emotion" in model.tasks:
+        pred = predict_rows(model, cache, posed_rows)["emotion"]
+        out["posed_emotion_acc"] = float((pred.argmax(1) == cache["emotion"][posed_rows].argmax(1)).mean())
+    detector_rows = np.flatnonzero((cache["split"] == split) & (cache["framing"] == 1) & ~posed)
+    if len(detector_rows):
+        if limit:
+            detector_rows = detector_rows[np.linspace(0, len(detector_rows) - 1, min(limit // 4, len(detector_rows))).astype(int)]
+        detector = metrics(cache, detector_rows, predict_rows(model, cache, detector_rows))
+        out.update({f"detector_{k}": v for k, v in detector.items() if k in ("age_mae", "ethnicity_acc", "gender_acc")})
+    return out
 
 
 def choose_thresholds(probabilities: np.ndarray, truth: np.ndarray) -> list[float]:

@@ -56,7 +56,8 @@ GROUP_TABLES = {"two-sources": "experiments.md", "four-sources": "experiments-fo
 # are reported apart (prefixed) so the UTKFace/FER columns mean the same in every row.
 COLUMNS = ["age_mae", "age_coverage90", "gender_acc", "ethnicity_acc", "emotion_ferplus_acc", "emotion_fer2013_acc",
            "celeba_gender_acc", "celeba_attributes_acc", "celeba_attributes_bacc", "fairface_gender_acc",
-           "fairface_ethnicity_acc", "fairface_age_group_acc"]
+           "fairface_ethnicity_acc", "fairface_age_group_acc", "posed_emotion_ferplus_acc", "posed_emotion_fer2013_acc",
+           "detector_age_mae", "detector_gender_acc", "detector_ethnicity_acc"]
 
 
 def load_checkpoint(path: str | Path) -> FaceMTL:
@@ -67,31 +68,59 @@ def load_checkpoint(path: str | Path) -> FaceMTL:
 
 
 def test_metrics(checkpoint: Path, cache: dict) -> dict[str, float]:
-    """Test-split metrics per source: UTKFace and FER unprefixed, CelebA and FairFace prefixed."""
+    """Test-split metrics per source on the dataset-framed crops: UTKFace and FER unprefixed, the
+    others prefixed; ``detector_`` the UTKFace test faces cropped on the runtime detector's eyes."""
     model = load_checkpoint(checkpoint)
     out: dict[str, float] = {"parameters": count_parameters(model)}
+    test = cache["split"] == 2
     for index, source in enumerate(SOURCES):
-        rows = np.flatnonzero((cache["split"] == 2) & (cache["source"] == index))
-        if len(rows):
-            prefix = f"{source}_" if source in ("celeba", "fairface") else ""
-            out.update({prefix + k: v for k, v in metrics(cache, rows, predict_rows(model, cache, rows)).items()})
+        for framing, prefix in ((0, "" if source in ("utkface", "fer") else f"{source}_"), (1, "detector_")):
+            rows = np.flatnonzero(test & (cache["source"] == index) & (cache["framing"] == framing))
+            if len(rows) and (framing == 0 or source == "utkface"):
+                out.update({prefix + k: v for k, v in metrics(cache, rows, predict_rows(model, cache, rows)).items()})
     return out
 
 
-def write_table(results: dict[str, dict], path: Path, command: str = "") -> None:
-    head = "| experiment | params | " + " | ".join(COLUMNS) + " | train min |"
-    lines = [head, "|" + "---|" * (len(COLUMNS) + 3)]
+SMALL_CONFIG = ("# Experiments (small configuration, test splits)\n\n"
+                "Made by `cd training && python3 -m facemtl.experiments {command}` (configs/small.json plus the\n"
+                "changes in `facemtl/experiments.py`); ")
+COLUMN_NOTES = ("UTKFace test split (seeded, stratified) and FER2013 PublicTest;\n"
+                "`celeba_*`: CelebA's official test partition; `fairface_*`: FairFace val; `posed_*`: the posed-expression\n"
+                "test performers; `detector_*`: the UTKFace test faces cropped on the runtime detector's eyes. Accuracies\n"
+                "are fractions (attributes: mean over the 7 at 0.5), age MAE in years; `fairface_age_group_acc`: the\n"
+                "predicted mean falls in the labelled age group. PyTorch FP32 on the cache's crops.\n\n")
+
+
+def write_table(results: dict[str, dict], path: Path, command: str = "", title: str = SMALL_CONFIG) -> None:
+    columns = [c for c in COLUMNS if any(c in r for r in results.values())]
+    head = "| experiment | params | " + " | ".join(columns) + " | train min |"
+    lines = [head, "|" + "---|" * (len(columns) + 3)]
     for name, r in results.items():
-        cells = [f"{r[c]:.3f}" if c in r else "–" for c in COLUMNS]
+        cells = [f"{r[c]:.3f}" if c in r else "–" for c in columns]
         lines.append(f"| {name} | {r['parameters']:,} | " + " | ".join(cells) + f" | {r['train_minutes']:.1f} |")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "# Experiments (small configuration, test splits)\n\n"
-        f"Made by `cd training && python3 -m facemtl.experiments {command}` (configs/small.json plus the\n"
-        "changes in `facemtl/experiments.py`); UTKFace test split (seeded, stratified) and FER2013 PublicTest;\n"
-        "`celeba_*`: CelebA's official test partition; `fairface_*`: FairFace val. Accuracies are fractions\n"
-        "(attributes: mean over the 7 at 0.5), age MAE in years; `fairface_age_group_acc`: the predicted\n"
-        "mean falls in the labelled age group.\n\n" + "\n".join(lines) + "\n")
+    path.write_text(title.format(command=command) + COLUMN_NOTES + "\n".join(lines) + "\n")
+
+
+def score_runs(runs: list[str], cache_path: str, table: Path) -> None:
+    """Score finished runs (``NAME=RUN_DIR``, its best.pt) on the test splits into ``table``."""
+    cache = load_cache(cache_path)
+    results = {}
+    for item in runs:
+        name, _, run = item.partition("=")
+        results[name] = {**test_metrics(Path(run) / "best.pt", cache), "train_minutes": _history_minutes(Path(run))}
+        print(name, results[name], flush=True)
+    title = ("# Levers at full size (test splits)\n\n"
+             "Made by `cd training && python3 -m facemtl.experiments {command}`: finished runs (each run's\n"
+             "`config.json` says what it changed), scored on ")
+    write_table(results, table, "--score " + " ".join(runs) + f" --table {table.relative_to(HERE)}", title)
+
+
+def _history_minutes(run: Path) -> float:
+    """Training minutes of a run from its metrics.csv."""
+    lines = (run / "metrics.csv").read_text().splitlines()
+    column = lines[0].split(",").index("seconds")
+    return sum(float(line.split(",")[column]) for line in lines[1:]) / 60
 
 
 def main(argv=None) -> None:
@@ -103,7 +132,11 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(HERE / "runs" / "experiments"))
     parser.add_argument("--table", help="the markdown table to write (default: results/ and the group's file)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
+    parser.add_argument("--score", nargs="+", metavar="NAME=RUN_DIR", help="only score these finished runs into --table")
     args = parser.parse_args(argv)
+    if args.score:
+        return score_runs(args.score, TrainConfig.load(args.config, args.set).cache,
+                          Path(args.table or HERE / "results" / "levers.md").resolve())
 
     results_file = Path(args.out) / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}

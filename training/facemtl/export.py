@@ -105,7 +105,7 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--out", type=Path, default=HERE.parent / "models")
     parser.add_argument("--name", help="file name stem instead of facemtl-{fp32,int8} (e.g. baselines)")
-    parser.add_argument("--cache", default=str(HERE.parent / ".cache" / "facemtl-cache-v2.npz"))
+    parser.add_argument("--cache", default=str(HERE.parent / ".cache" / "facemtl-cache-v3.npz"))
     parser.add_argument("--no-int8", action="store_true")
     parser.add_argument("--no-calibration", action="store_true", help="skip temperature scaling on the validation split")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Turn the downloaded datasets into one compact, versioned training cache.
 
-    python -m facemtl.prepare --data ../../shared/data --out ../.cache/facemtl-cache-v2.npz
+    python -m facemtl.prepare --data ../../shared/data --out ../.cache/facemtl-cache-v3.npz
 
 The cache holds canonical 64×64 crops (uint8 RGB, see models/README.md), the labels of every
 task, a mask per task (1 = this sample has that label), the source dataset and the split.
@@ -10,27 +10,40 @@ UTKFace is split train/val/test (80/10/10) with a seeded shuffle inside each str
 age band × gender × ethnicity; FER2013's Training rows are train (a seeded 5% of them val) and
 its PublicTest rows test. The split's file names are written next to the cache, and the
 UTKFace test list is committed in ``training/splits/`` so other tools score the same faces.
+The posed-expression set is split by performer (seeded; 20 train, 3 val, 6 test performers).
+
+With ``--detector-eyes DATASET=FILE`` (the JSON lines of ``scripts/detector-eyes.mjs``: the
+runtime's BlazeFace eyes per image) a dataset's images also get a second crop, aligned on the
+eyes the runtime finds (``framing`` 1), so the model trains on what ``analyze`` will show it; it
+keeps the split of its image.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .crop import INPUT_SIZE, dataset_crop
+from .crop import INPUT_SIZE, align_crop, dataset_crop
 from .datasets import (CELEBA_PARTITIONS, Sample, Skipped, read_celeba, read_fairface, read_fer2013_labels,
-                       read_ferplus, read_utkface)
+                       read_ferplus, read_posed, read_utkface)
 from .tasks import TASKS
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 SPLITS = ("train", "val", "test")
-SOURCES = ("utkface", "fer", "celeba", "fairface")
+SOURCES = ("utkface", "fer", "celeba", "fairface", "posed")
+FRAMINGS = ("dataset", "detector")  # a dataset's published crop geometry, or the runtime detector's eyes
+# The posed set's median BlazeFace eyes (scripts/detector-eyes.mjs on all 1,232 images), its framing
+# when no per-image eyes are given.
+POSED_EYES = {"eyeCenter": [0.522, 0.506], "eyeDistance": 0.274}
+POSED_SPLIT_PERFORMERS = (20, 3, 6)  # train, val, test
 AGE_BANDS = (3, 10, 20, 30, 40, 50, 60, 70)  # band edges for stratification
 
 
@@ -61,69 +74,117 @@ FAIRFACE_TRAIN_DUPLICATES_OF_VAL = {"train/1674.jpg", "train/17965.jpg", "train/
                                     "train/6629.jpg", "train/9213.jpg"}
 
 
-def _cropped(samples, dataset: str, size: int, limit: int | None):
-    """Samples with their image replaced by the canonical crop (the full image is dropped at once)."""
+def posed_split(performers: list[str], seed: int) -> dict[str, int]:
+    """Split index per performer: a seeded shuffle, so nobody is in two splits."""
+    order = sorted(set(performers))
+    np.random.default_rng(seed + 3).shuffle(order)
+    n_train, n_val, _ = POSED_SPLIT_PERFORMERS
+    return {p: 0 if rank < n_train else 1 if rank < n_train + n_val else 2 for rank, p in enumerate(order)}
+
+
+def read_detector_eyes(path: Path) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """File base name → (right eye, left eye) from ``scripts/detector-eyes.mjs`` output (found faces
+    only; the file may be gzipped: ``training/eyes/`` holds the ones the shipped model used)."""
+    eyes = {}
+    text = gzip.decompress(Path(path).read_bytes()).decode() if str(path).endswith(".gz") else Path(path).read_text()
+    for line in text.splitlines():
+        row = json.loads(line)
+        if row.get("score", 0) > 0 and "rightEye" in row:
+            eyes[Path(row["name"]).name] = (tuple(row["rightEye"]), tuple(row["leftEye"]))
+    return eyes
+
+
+def _cropped(samples, dataset: str, size: int, limit: int | None, eyes: dict | None = None):
+    """(sample with its image replaced by the canonical crop, the detector-eyes crop or None);
+    the full image is dropped at once."""
+    geometry = POSED_EYES if dataset == "posed" else None
     for n, s in enumerate(samples):
         if limit and n >= limit:
             return
-        s.image = dataset_crop(s.image, dataset, size)
-        yield s
+        found = eyes.get(s.name) if eyes else None
+        detector = align_crop(s.image, *found, size) if found else None
+        s.image = dataset_crop(s.image, dataset, size, geometry)
+        yield s, detector
 
 
 def build_cache(utkface: Path | None, ferplus: Path | None, fer_labels: Path | None, seed: int = 0,
                 limit: int | None = None, size: int = INPUT_SIZE, log=print, celeba: Path | None = None,
-                fairface: Path | None = None) -> dict:
-    """Read the datasets and return the cache's arrays (see the module docstring)."""
+                fairface: Path | None = None, posed: Path | None = None,
+                detector_eyes: dict[str, dict] | None = None) -> dict:
+    """Read the datasets and return the cache's arrays (see the module docstring).
+
+    ``detector_eyes`` maps a dataset name to ``read_detector_eyes`` output for its images."""
     skipped = Skipped()
-    rows: list[tuple[Sample, str, int]] = []  # sample, source, split
+    eyes = detector_eyes or {}
+    rows: list[tuple[Sample, str, int, int]] = []  # sample, source, split, framing
+
+    def add(sample: Sample, detector_crop: np.ndarray | None, source: str, split: int) -> None:
+        rows.append((sample, source, split, 0))
+        if detector_crop is not None:
+            rows.append((replace(sample, image=detector_crop), source, split, 1))
+
+    def cropped(samples, dataset: str):
+        return _cropped(samples, dataset, size, limit, eyes.get(dataset))
+
     t0 = time.time()
     if utkface:
-        utk = list(_cropped(read_utkface(utkface, skipped), "utkface", size, limit))
-        rows += [(s, "utkface", sp) for s, sp in zip(utk, utkface_split(utk, seed))]
+        utk = list(cropped(read_utkface(utkface, skipped), "utkface"))
+        for (s, detector), sp in zip(utk, utkface_split([s for s, _ in utk], seed)):
+            add(s, detector, "utkface", sp)
         log(f"UTKFace: {len(utk)} images in {time.time() - t0:.0f}s")
     if ferplus:
         labels7 = read_fer2013_labels(fer_labels) if fer_labels else None
         rng = np.random.default_rng(seed + 1)
         kept = (s for s in read_ferplus(ferplus, labels7, skipped) if s.usage in ("Training", "PublicTest"))  # PrivateTest is held out
         n = len(rows)
-        for s in _cropped(kept, "fer", size, limit):
-            rows.append((s, "fer", 2 if s.usage == "PublicTest" else (1 if rng.random() < 0.05 else 0)))
-        log(f"FER: {len(rows) - n} images, {time.time() - t0:.0f}s so far")
+        for s, detector in cropped(kept, "fer"):
+            add(s, detector, "fer", 2 if s.usage == "PublicTest" else (1 if rng.random() < 0.05 else 0))
+        log(f"FER: {len(rows) - n} crops, {time.time() - t0:.0f}s so far")
     if celeba:
         n = len(rows)
-        rows += [(s, "celeba", CELEBA_PARTITIONS.index(s.usage)) for s in _cropped(read_celeba(celeba, skipped), "celeba", size, limit)]
-        log(f"CelebA: {len(rows) - n} images (official partition), {time.time() - t0:.0f}s so far")
+        for s, detector in cropped(read_celeba(celeba, skipped), "celeba"):
+            add(s, detector, "celeba", CELEBA_PARTITIONS.index(s.usage))
+        log(f"CelebA: {len(rows) - n} crops (official partition), {time.time() - t0:.0f}s so far")
     if fairface:
         rng = np.random.default_rng(seed + 2)
         n = len(rows)
         train = (s for s in read_fairface(fairface, "train", skipped) if s.name not in FAIRFACE_TRAIN_DUPLICATES_OF_VAL)
-        for s in _cropped(train, "fairface", size, limit):
-            rows.append((s, "fairface", 1 if rng.random() < 0.05 else 0))
+        for s, detector in cropped(train, "fairface"):
+            add(s, detector, "fairface", 1 if rng.random() < 0.05 else 0)
         if (Path(fairface) / "fairface_label_val.csv").exists():
-            rows += [(s, "fairface", 2) for s in _cropped(read_fairface(fairface, "val", skipped), "fairface", size, limit)]
-        log(f"FairFace: {len(rows) - n} images (train → train/val, val → test), {time.time() - t0:.0f}s so far")
+            for s, detector in cropped(read_fairface(fairface, "val", skipped), "fairface"):
+                add(s, detector, "fairface", 2)
+        log(f"FairFace: {len(rows) - n} crops (train → train/val, val → test), {time.time() - t0:.0f}s so far")
+    if posed:
+        n = len(rows)
+        faces = list(cropped(read_posed(posed, skipped), "posed"))
+        split_of = posed_split([s.usage for s, _ in faces], seed)
+        for s, detector in faces:
+            add(s, detector, "posed", split_of[s.usage])
+        log(f"Posed: {len(rows) - n} crops (split by performer), {time.time() - t0:.0f}s so far")
 
     count = len(rows)
     nan = np.nan
     cache = {
-        "images": np.stack([s.image for s, _, _ in rows]) if rows else np.zeros((0, size, size, 3), np.uint8),
-        "source": np.array([SOURCES.index(src) for _, src, _ in rows], np.uint8),
-        "split": np.array([sp for _, _, sp in rows], np.uint8),
-        "name": np.array([s.name for s, _, _ in rows]),
-        "age": np.array([s.age if s.age is not None else nan for s, _, _ in rows], np.float32),
+        "images": np.stack([s.image for s, *_ in rows]) if rows else np.zeros((0, size, size, 3), np.uint8),
+        "source": np.array([SOURCES.index(src) for _, src, _, _ in rows], np.uint8),
+        "split": np.array([sp for _, _, sp, _ in rows], np.uint8),
+        "framing": np.array([fr for *_, fr in rows], np.uint8),
+        "name": np.array([s.name for s, *_ in rows]),
+        "age": np.array([s.age if s.age is not None else nan for s, *_ in rows], np.float32),
         # the age as an interval: [age, age] for an exact age, FairFace's group [low, high) otherwise
-        "age_low": np.array([s.age if s.age is not None else s.age_range[0] if s.age_range else nan for s, _, _ in rows], np.float32),
-        "age_high": np.array([s.age if s.age is not None else s.age_range[1] if s.age_range else nan for s, _, _ in rows], np.float32),
-        "gender": np.array([s.gender if s.gender is not None else -1 for s, _, _ in rows], np.int64),
-        "ethnicity": np.array([s.ethnicity if s.ethnicity is not None else -1 for s, _, _ in rows], np.int64),
-        "emotion_fer2013": np.array([s.emotion_fer2013 if s.emotion_fer2013 is not None else -1 for s, _, _ in rows], np.int64),
+        "age_low": np.array([s.age if s.age is not None else s.age_range[0] if s.age_range else nan for s, *_ in rows], np.float32),
+        "age_high": np.array([s.age if s.age is not None else s.age_range[1] if s.age_range else nan for s, *_ in rows], np.float32),
+        "gender": np.array([s.gender if s.gender is not None else -1 for s, *_ in rows], np.int64),
+        "ethnicity": np.array([s.ethnicity if s.ethnicity is not None else -1 for s, *_ in rows], np.int64),
+        "emotion_fer2013": np.array([s.emotion_fer2013 if s.emotion_fer2013 is not None else -1 for s, *_ in rows], np.int64),
         "emotion": np.zeros((count, TASKS["emotion"].outputs), np.float32),
         "attributes": np.zeros((count, TASKS["attributes"].outputs), np.float32),
     }
-    for i, (s, _, _) in enumerate(rows):
+    for i, (s, *_) in enumerate(rows):
         if s.emotion_votes is not None:
             cache["emotion"][i] = s.emotion_votes / s.emotion_votes.sum()
-    has_attributes = np.array([s.attributes is not None for s, _, _ in rows], bool)
+    has_attributes = np.array([s.attributes is not None for s, *_ in rows], bool)
     for i in np.flatnonzero(has_attributes):
         cache["attributes"][i] = rows[i][0].attributes
     cache["mask"] = np.stack([
@@ -132,9 +193,9 @@ def build_cache(utkface: Path | None, ferplus: Path | None, fer_labels: Path | N
     ], axis=1).astype(np.uint8) if count else np.zeros((0, len(TASKS)), np.uint8)
     cache["meta"] = np.array(json.dumps({
         "version": CACHE_VERSION, "seed": seed, "size": size, "tasks": list(TASKS), "sources": SOURCES,
-        "splits": SPLITS, "skipped": dict(skipped.counts), "skipped_examples": skipped.examples,
-        "counts": {f"{src}/{sp}": int(c) for (src, sp), c in Counter(
-            (SOURCES[a], SPLITS[b]) for a, b in zip(cache["source"], cache["split"])).items()},
+        "splits": SPLITS, "framings": FRAMINGS, "skipped": dict(skipped.counts), "skipped_examples": skipped.examples,
+        "counts": {f"{src}/{sp}" + ("/detector" if fr else ""): int(c) for (src, sp, fr), c in Counter(
+            (SOURCES[a], SPLITS[b], int(f)) for a, b, f in zip(cache["source"], cache["split"], cache["framing"])).items()},
     }))
     if skipped.total():
         log(f"skipped {skipped.total()}: {dict(skipped.counts)}")
@@ -168,7 +229,10 @@ def main(argv=None) -> None:
     parser.add_argument("--fer-labels", type=Path, help="fer2013_labels.csv (default: DATA/fer2013/fer2013_labels.csv)")
     parser.add_argument("--celeba", type=Path, help="CelebA folder (default: DATA/extra/celeba or ../data/celeba if present)")
     parser.add_argument("--fairface", type=Path, help="FairFace folder (default: DATA/extra/fairface or ../data/fairface if present)")
-    parser.add_argument("--no-extra", action="store_true", help="UTKFace and FER only, even if CelebA/FairFace are found")
+    parser.add_argument("--posed", type=Path, help="posed expressions folder or .tar.gz (default: DATA/posed/taiwanese-expressions.tar.gz if present)")
+    parser.add_argument("--detector-eyes", action="append", default=[], metavar="DATASET=FILE",
+                        help="also crop DATASET's images on the runtime detector's eyes (scripts/detector-eyes.mjs output)")
+    parser.add_argument("--no-extra", action="store_true", help="UTKFace and FER only, even if CelebA/FairFace/posed are found")
     parser.add_argument("--out", type=Path, default=here / ".cache" / f"facemtl-cache-v{CACHE_VERSION}.npz")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="at most this many images per dataset (quick runs)")
@@ -183,17 +247,28 @@ def main(argv=None) -> None:
         raise SystemExit(f"dataset not found: {', '.join(missing)} (see training/README.md for the layouts)")
     extra = {name: None if args.no_extra else (getattr(args, name) or _find_extra(args.data, name))
              for name in ("celeba", "fairface")}
-    cache = build_cache(utk, fer, labels if labels.exists() else None, args.seed, args.limit, **extra)
+    posed = args.posed or args.data / "posed" / "taiwanese-expressions.tar.gz"
+    extra["posed"] = None if args.no_extra or not posed.exists() else posed
+    eyes = {}
+    for item in args.detector_eyes:
+        dataset, _, path = item.partition("=")
+        if dataset not in SOURCES or not path:
+            raise SystemExit(f"--detector-eyes takes DATASET=FILE with DATASET one of {', '.join(SOURCES)}, not {item!r}")
+        eyes[dataset] = read_detector_eyes(Path(path))
+    cache = build_cache(utk, fer, labels if labels.exists() else None, args.seed, args.limit, detector_eyes=eyes, **extra)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, **cache)
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()[:16]
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.0f} MB, sha256 {digest}…): {json.loads(str(cache['meta']))['counts']}")
     if args.splits_dir:
         args.splits_dir.mkdir(parents=True, exist_ok=True)
-        utk_rows = cache["source"] == 0
-        for i, split in enumerate(SPLITS):
-            names = sorted(cache["name"][utk_rows & (cache["split"] == i)])
-            (args.splits_dir / f"utkface-{split}.txt").write_text("".join(n + "\n" for n in names))
+        canonical = cache["framing"] == 0
+        for source in ("utkface", "posed"):
+            rows = canonical & (cache["source"] == SOURCES.index(source))
+            for i, split in enumerate(SPLITS):
+                if rows.any():
+                    names = sorted(cache["name"][rows & (cache["split"] == i)])
+                    (args.splits_dir / f"{source}-{split}.txt").write_text("".join(n + "\n" for n in names))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class TrainConfig:
     out: str = "runs/small"
-    cache: str = str(ROOT / ".cache" / "facemtl-cache-v2.npz")
+    cache: str = str(ROOT / ".cache" / "facemtl-cache-v3.npz")
     backbone: str = "mobilenetv2"
     width: float = 0.5
     input_size: int = 64
@@ -50,7 +50,9 @@ class TrainConfig:
     # batch balancing: share of each dataset in every batch, and the task balanced within it
     # (a source missing from the cache is left out and the others' shares renormalised)
     mix: dict = field(default_factory=lambda: {"utkface": 0.25, "fer": 0.35, "celeba": 0.2, "fairface": 0.2})
-    balance: dict = field(default_factory=lambda: {"utkface": "ethnicity", "fer": "emotion", "fairface": "ethnicity"})
+    balance: dict = field(default_factory=lambda: {"utkface": "ethnicity", "fer": "emotion", "fairface": "ethnicity",
+                                                   "posed": "emotion"})
+    detector_crops: bool = True  # also draw the crops made on the runtime detector's eyes (cache framing 1)
     balance_power: float = 0.5  # 0 = plain sampling, 1 = equal classes
     label_masking: bool = True
     weighting: str = "fixed"  # "fixed" or "uncertainty"
@@ -96,8 +98,9 @@ def _parse_value(cls, key: str, raw: str):
 
 
 def validation_score(m: dict[str, float]) -> float:
-    """One number to pick the best epoch: mean of accuracies minus age MAE in tens of years."""
-    accs = [v for k, v in m.items() if k.endswith("_acc")]
+    """One number to pick the best epoch: mean of accuracies minus age MAE in tens of years
+    (on the dataset-framed crops: the ``detector_`` figures are reported, not scored)."""
+    accs = [v for k, v in m.items() if k.endswith("_acc") and not k.startswith("detector_")]
     score = sum(accs) / len(accs) if accs else 0.0
     return score - m.get("age_mae", 0.0) / 10 if "age_mae" in m else score
 
@@ -181,7 +184,8 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> dict:
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         sampler = BalancedBatchSampler(cache, 0, cfg.batch_size, cfg.steps_per_epoch, mix, cfg.balance,
-                                       cfg.balance_power, seed=cfg.seed * 1000 + epoch)
+                                       cfg.balance_power, seed=cfg.seed * 1000 + epoch,
+                                       framings=(0, 1) if cfg.detector_crops else (0,))
         sums: dict[str, float] = {}
         t0 = time.time()
         for i, idx in enumerate(sampler):

@@ -118,3 +118,18 @@ def make_fairface(root: Path, seed: int = 0) -> Path:
             lines.append(f"{name},{age},{gender},{race},True")
         (folder / f"fairface_label_{split}.csv").write_text("\n".join(lines) + "\n")
     return folder
+
+
+# performer 01–04; the last file has no expression letter (a calm face the reader leaves out)
+POSED_FILES = ["0111a01.jpg", "0111d02.jpg", "0221b01.jpg", "0221f03.jpg", "0331e01.jpg", "0431g01.jpg", "0431c02.jpg",
+               "1201002.jpg"]
+
+
+def make_posed(root: Path, seed: int = 0) -> Path:
+    """The posed-expression layout: ``Taiwanese/faces_256x256/PPTVEnn.jpg``."""
+    rng = np.random.default_rng(seed)
+    folder = root / "Taiwanese" / "faces_256x256"
+    folder.mkdir(parents=True)
+    for name in POSED_FILES:
+        (folder / name).write_bytes(encode(random_image(rng, 256), "JPEG"))
+    return folder.parent

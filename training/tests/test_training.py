@@ -4,9 +4,9 @@ import torch
 from facemtl.data import BalancedBatchSampler, augment, batch_tensors, positive_weights
 from facemtl.losses import MultiTaskLoss, gaussian_interval_nll, gaussian_nll
 from facemtl.models import FaceMTL
-from facemtl.prepare import build_cache, utkface_split
+from facemtl.prepare import SOURCES, build_cache, utkface_split
 from facemtl.tasks import TASKS
-from fixtures import make_celeba, make_fairface, make_utkface
+from fixtures import UTK_GOOD, make_celeba, make_fairface, make_posed, make_utkface
 
 
 def synthetic_cache(n_utk=60, n_fer=40, seed=0):
@@ -17,6 +17,7 @@ def synthetic_cache(n_utk=60, n_fer=40, seed=0):
         "images": rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8),
         "source": np.array([0] * n_utk + [1] * n_fer, np.uint8),
         "split": np.zeros(n, np.uint8),
+        "framing": np.zeros(n, np.uint8),
         "age": np.concatenate([rng.uniform(1, 90, n_utk), np.full(n_fer, np.nan)]).astype(np.float32),
         "gender": np.concatenate([rng.integers(0, 2, n_utk), -np.ones(n_fer, int)]),
         # ethnicity 4 ("other") is rare: 3 of 60
@@ -164,3 +165,37 @@ def test_temperature_scaling_undoes_overconfidence():
     correct = overconfident.argmax(1) == labels
     assert expected_calibration_error(torch.softmax(overconfident / t, 1), correct) < \
         expected_calibration_error(torch.softmax(overconfident, 1), correct) / 2
+
+
+def test_posed_set_is_split_by_performer_and_labels_both_emotion_heads(tmp_path):
+    cache = build_cache(None, None, None, seed=0, log=lambda *a: None, posed=make_posed(tmp_path))
+    assert len(cache["name"]) == 7  # the file without an expression letter is left out
+    assert (cache["source"] == SOURCES.index("posed")).all()
+    split_of = {}
+    for name, split in zip(cache["name"], cache["split"]):
+        assert split_of.setdefault(name[:2], split) == split  # one performer, one split
+    by_name = dict(zip(cache["name"], zip(cache["emotion"].argmax(1), cache["emotion_fer2013"])))
+    assert by_name["0111d02.jpg"] == (4, 0)  # angry: FER+ column "anger", FER2013 class 0
+    assert by_name["0221f03.jpg"] == (6, 2)  # fearful
+    tasks = list(TASKS)
+    mask = cache["mask"].astype(bool)
+    assert mask[:, [tasks.index("emotion"), tasks.index("emotion_fer2013")]].all()
+    assert not mask[:, [tasks.index(t) for t in ("age", "gender", "ethnicity", "attributes")]].any()
+
+
+def test_detector_eye_crops_keep_their_images_split_and_can_be_left_out(tmp_path):
+    make_utkface(tmp_path)
+    # eyes of a face filling the left half of the image: a crop unlike the dataset's framing
+    eyes = {name: ((30.0, 60.0), (70.0, 60.0)) for name in UTK_GOOD[:2]}
+    cache = build_cache(tmp_path / "UTKFace", None, None, seed=5, log=lambda *a: None, detector_eyes={"utkface": eyes})
+    detector = cache["framing"] == 1
+    assert detector.sum() == 2 and sorted(cache["name"][detector]) == sorted(UTK_GOOD[:2])
+    for name in UTK_GOOD[:2]:
+        rows = np.flatnonzero(cache["name"] == name)
+        assert len(rows) == 2 and cache["split"][rows[0]] == cache["split"][rows[1]]
+        assert not np.array_equal(cache["images"][rows[0]], cache["images"][rows[1]])
+    cache["split"][:] = 0
+    drawn = np.concatenate(list(BalancedBatchSampler(cache, 0, 4, 50, {"utkface": 1.0}, framings=(0,))))
+    assert not detector[drawn].any() and len(set(drawn.tolist())) == 4
+    drawn = np.concatenate(list(BalancedBatchSampler(cache, 0, 4, 50, {"utkface": 1.0})))
+    assert detector[drawn].any()
