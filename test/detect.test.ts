@@ -174,8 +174,9 @@ describe('FaceDetector', () => {
   it('finds a face that overfills the image only with the zoomed-out retry, in image pixels', async () => {
     const image = await loadImage(PHOTO);
     const face = [...(await detector.detect(image))].sort((a, b) => a.box.x - b.box.x)[1];
-    // A square of 0.55 face widths around the box centre: the face is larger than the picture.
-    const side = Math.round(face.box.width * 0.55);
+    // A square of 0.45 face widths around the box centre: the face is larger than the picture.
+    // (Between 0.5 and 0.65 BlazeFace finds a part of the face, e.g. the eyes, at score ~0.55.)
+    const side = Math.round(face.box.width * 0.45);
     const closeUp = await loadImage(
       await sharp(PHOTO)
         .extract({

@@ -1,8 +1,12 @@
 /**
- * The speed work (issue 10) must not move detections or crops: boxes and eyes on the sample
- * photos stay within 1 px of what the pipeline found before it (test/fixtures/detections.json,
- * made by scripts/detection-fixture.mjs with the earlier build), and while the same model file
- * is shipped, the attribute outputs stay within INT8 noise. (The fast front path is checked more loosely.)
+ * Speed work (issue 10) must not move detections or crops: boxes and eyes on the sample photos
+ * stay within 1 px of the recorded ones (test/fixtures/detections.json, made by
+ * scripts/detection-fixture.mjs), and while the same model file is shipped, the attribute outputs
+ * stay within INT8 noise. (The fast front path is checked more loosely.) Re-recorded on 2026-12-02
+ * when the accurate path moved from sharp to the in-process resize the browser shares (issue 14):
+ * against the sharp recording, eyes moved by a median 1.5% of the eye distance, one chaotic
+ * hand-covered face by 35%; on the UTKFace test split through the detector, age MAE −0.02 years,
+ * gender +0.3 and ethnicity +0.1 points.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * a fake webcam stream (a y4m made from the same photo) and shows their labels. Screenshots go to
  * test-artifacts/. Skipped when /usr/bin/chromium or ffmpeg is absent (`apt-get install -y chromium ffmpeg`).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,6 @@ import { FaceAnalyzer, type Analysis, type Face } from '../src/pipeline/index.js
 import { startServer, type RunningServer } from '../src/server/index.js';
 import { CHROMIUM, fakeCameraClip, launchChromium } from '../bench/web-browser.mjs';
 import { SHIPPED_ATTRIBUTES } from './fixtures/face.js';
-import { analyzeWithSharedResize } from './fixtures/same-resize.js';
 import { requireTool } from './fixtures/tools.js';
 
 const SAMPLE = path.resolve('node_modules/@vladmandic/face-api/demo/sample1.jpg');
@@ -140,11 +139,13 @@ describe.skipIf(!hasChromium)('web demo in headless Chromium', () => {
   }
 
   // Issue 14: the same photo gave another age and gender in the browser (canvas resize before the
-  // detector) than in Node. The browser runs the shared code, so it must give the same faces as the
-  // Node pipeline resizing with that code; the tolerances are far above ORT web vs node noise (0).
+  // detector) than in the CLI (sharp). Both now resize with the shared code (resample.ts), so the
+  // browser must give the faces `FaceAnalyzer` gives; the tolerances are far above ORT web vs node
+  // noise (0).
   it('gives the same faces as the Node pipeline on sample2.jpg (a hard, hand-covered face)', async () => {
     const browserFaces = (await analyzeInPage(SAMPLE2)).faces;
-    const nodeFaces = (await analyzeWithSharedResize(SAMPLE2)).faces;
+    const analyzer = await FaceAnalyzer.create();
+    const nodeFaces = (await analyzer.analyze(readFileSync(SAMPLE2)).finally(() => analyzer.dispose())).faces;
     expect(nodeFaces.length).toBeGreaterThanOrEqual(3);
     expectSameFaces(browserFaces, nodeFaces);
   }, 120_000);

@@ -9,7 +9,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
 import { sessionOptions } from '../attributes/model.js';
 import type { RgbImage } from '../image/types.js';
 import {
@@ -18,7 +17,6 @@ import {
   letterbox,
   type Detection,
   type DetectorModel,
-  type Letterbox,
 } from './blazeface.js';
 import {
   DEFAULT_DETECTION_SETTINGS,
@@ -27,7 +25,7 @@ import {
   type DetectionSettings,
   type Region,
 } from './regions.js';
-import { letterboxTensor, placement, type ResampleScratch } from './resample.js';
+import { letterboxTensor, type ResampleScratch } from './resample.js';
 
 interface InputBuffers {
   input: Float32Array;
@@ -114,12 +112,10 @@ export class FaceDetector {
       input: new Float32Array(box.inputSize * box.inputSize * 3),
       scratch: {},
     };
-    // The fast (front) path resamples in process; the accurate path keeps libvips' Lanczos-3, as
-    // the in-process filter, close as it is, moved one tilted face of the sample photos by 2–6 px
-    // and an attribute output beyond INT8 noise (test/detections-fixture.test.ts).
-    if (this.options.detector === 'front')
-      letterboxTensor(image, region, box, buffers.input, buffers.scratch);
-    else await sharpLetterbox(image, region, box, buffers.input);
+    // Every detector input, front and back, is resampled in process by the code the browser demo
+    // also runs (resample.ts): the two runtimes then find the same faces on the same photo, and
+    // no per-region sharp pipeline is paid for (issues 10 and 14).
+    letterboxTensor(image, region, box, buffers.input, buffers.scratch);
     const input = new ort.Tensor('float32', buffers.input, [1, box.inputSize, box.inputSize, 3]);
     try {
       const outputs = await this.sessions[model]!.run({ [BLAZEFACE_INPUT]: input });
@@ -135,29 +131,6 @@ export class FaceDetector {
 
   async dispose(): Promise<void> {
     for (const session of Object.values(this.sessions)) await session.release();
-  }
-}
-
-/**
- * The letterboxed region resized by sharp (libvips' Lanczos-3) into `out` as the model's input.
- */
-async function sharpLetterbox(
-  image: RgbImage,
-  region: Region,
-  box: Letterbox,
-  out: Float32Array,
-): Promise<void> {
-  const { left, top, right, bottom, x, y, width, height } = placement(image, region, box);
-  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
-  if (right - left !== image.width || bottom - top !== image.height) {
-    pipeline = pipeline.extract({ left, top, width: right - left, height: bottom - top });
-  }
-  const data = await pipeline.resize(width, height, { fit: 'fill' }).raw().toBuffer();
-  out.fill(-1);
-  for (let row = 0; row < height; row++) {
-    const source = row * width * 3;
-    const target = ((y + row) * box.inputSize + x) * 3;
-    for (let i = 0; i < width * 3; i++) out[target + i] = data[source + i] / 127.5 - 1;
   }
 }
 

@@ -3,9 +3,9 @@
  * model's NHWC [-1, 1] tensor, inside its black letterbox. This replaces a sharp pipeline per
  * region (extract → resize → extend → raw, a round trip through libuv's pool and three copies) by
  * an area + bilinear resample into a reused buffer: k×k block means (every source pixel counts, so
- * small faces do not alias), then bilinear for the factor left (under 2, or an enlargement). It is
- * the fast (front) path's; it is close to libvips' Lanczos-3 but not exact, so the accurate path
- * keeps sharp (see detector.ts). Pure code: usable in the browser too.
+ * small faces do not alias), then bilinear for the factor left (under 2), or Lanczos-3 for an
+ * enlargement. Close to libvips' Lanczos-3, not bit-exact. Every detector input in Node and in the
+ * browser demo is made here, so both runtimes see the same pixels. Pure code.
  */
 import type { RgbImage } from '../image/types.js';
 import type { Letterbox } from './blazeface.js';
@@ -56,15 +56,20 @@ interface Taps {
   stride: number;
 }
 
+const triangle = (x: number) => Math.max(0, 1 - Math.abs(x));
+const sinc = (x: number) => (x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x));
+const lanczos3 = (x: number) => (Math.abs(x) < 3 ? sinc(x) * sinc(x / 3) : 0);
+
 /**
- * Bilinear taps mapping `sourceSize` pixels onto `targetSize` pixels (pixel centres at i + 0.5 on
- * both sides), edge pixels repeated. After the block means the factor left is under 2, where two
- * taps see every source pixel.
+ * Taps mapping `sourceSize` pixels onto `targetSize` pixels (pixel centres at i + 0.5 on both
+ * sides), edge pixels repeated. Reductions (after the block means the factor left is under 2) are
+ * bilinear, where two taps see every source pixel; enlargements (small images and close-up
+ * regions) are Lanczos-3, as libvips makes them: bilinear blurs the eyes the detector looks for.
  */
 function taps(sourceSize: number, targetSize: number, scale = sourceSize / targetSize): Taps {
   // scale: source pixels per output pixel
-  const support = 1;
-  const stride = 3;
+  const [kernel, support] = scale < 1 ? [lanczos3, 3] : [triangle, 1];
+  const stride = 2 * support + 1;
   const first = new Int32Array(targetSize);
   const count = new Int32Array(targetSize);
   const weights = new Float32Array(targetSize * stride);
@@ -75,7 +80,7 @@ function taps(sourceSize: number, targetSize: number, scale = sourceSize / targe
     let total = 0;
     let n = 0;
     for (let s = low; s <= high; s++, n++) {
-      const weight = Math.max(0, 1 - Math.abs(s + 0.5 - centre));
+      const weight = kernel(s + 0.5 - centre);
       weights[i * stride + n] = weight;
       total += weight;
     }
