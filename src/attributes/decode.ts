@@ -115,3 +115,31 @@ export function splitBatch(
   }
   return faces;
 }
+
+/**
+ * One face's outputs from its crop and from the same crop mirrored left–right, averaged into one
+ * (test-time flip averaging). Probabilities (softmax heads, sigmoid attributes) are averaged, so
+ * they stay probabilities. The age Gaussian keeps the mean of the two means and takes the root of
+ * the mean variance as its std: the two runs see the same face and their errors are strongly
+ * correlated, so the std is not shrunk as for independent estimates (that would make the
+ * calibrated 90% interval too narrow); the equal mixture's variance would add ((m₁ − m₂)/2)²,
+ * which is small next to the variance when the two runs agree.
+ */
+export function averageFlipped(
+  original: RawOutputs,
+  mirrored: RawOutputs,
+  contract: Pick<ModelContract, 'outputs'>,
+): RawOutputs {
+  const averaged: RawOutputs = {};
+  for (const [name, values] of Object.entries(original)) {
+    const other = mirrored[name];
+    if (contract.outputs[name]?.kind === 'gaussian') {
+      const [mean, std] = values;
+      const [otherMean, otherStd] = other;
+      averaged[name] = [(mean + otherMean) / 2, Math.sqrt((std * std + otherStd * otherStd) / 2)];
+    } else {
+      averaged[name] = values.map((value, k) => (value + other[k]) / 2);
+    }
+  }
+  return averaged;
+}

@@ -36,6 +36,7 @@ interface AnalyzeFlags {
   model?: string;
   precision: 'int8' | 'fp32';
   threads?: number;
+  flip?: boolean;
   detector: 'front' | 'back' | 'auto';
   minScore: number;
   maxFaces: number;
@@ -68,6 +69,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON array with every file’s result')
     .option('--csv', 'print CSV, one row per face (files without faces or with errors get one row)')
     .option('--annotate <dir>', 'write each image with boxes, landmarks and labels drawn into DIR')
+    .option('--flip', 'also run every face mirrored left–right and average the two outputs (2× model time)')
     .option(
       '--detector <detector>',
       'front (128 px, near faces) | back (256 px, smaller faces) | auto (back + tiles on large images)',
@@ -108,6 +110,7 @@ async function runAnalyze(inputs: string[], flags: AnalyzeFlags): Promise<number
     modelPath: flags.model,
     precision: flags.precision,
     threads: flags.threads,
+    flipAverage: Boolean(flags.flip),
     detector: flags.detector,
     minScore: flags.minScore,
     maxFaces: flags.maxFaces,
