@@ -80,10 +80,16 @@ describe('facemtl eval (CLI)', () => {
     expect(table).toMatch(/age/);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(Object.keys(report)).toEqual([
-      'layout', 'path', 'model', 'precision', 'detect', 'framing', 'n', 'skipped', 'skipped_reasons', 'skipped_examples',
-      'not_detected', 'elapsed_s', 'age', 'gender', 'ethnicity', 'groups',
+      'layout', 'path', 'model', 'precision', 'detect', 'framing', 'flip', 'n', 'skipped', 'skipped_reasons',
+      'skipped_examples', 'not_detected', 'elapsed_s', 'age', 'gender', 'ethnicity', 'groups',
     ]); // prettier-ignore
-    expect(report).toMatchObject({ layout: 'utkface', path: root, precision: 'int8', detect: false });
+    expect(report).toMatchObject({
+      layout: 'utkface',
+      path: root,
+      precision: 'int8',
+      detect: false,
+      flip: false,
+    });
     expect(report.model).toMatch(/facemtl-int8\.onnx$/);
     expect(report.n).toBe(5);
     expect(report.skipped).toBe(2);
@@ -155,6 +161,30 @@ describe('facemtl eval (CLI)', () => {
     expect(report.ethnicity.per_class.other.support).toBe(1);
     writeFileSync(list, '\n# nothing\n');
     await expect(facemtl('eval', 'utkface', root, '--only', list)).rejects.toThrow(/name list is empty/);
+  });
+
+  it('--flip averages each crop with its mirror: mirrored images then score the same', async () => {
+    // lossless copies of the crops and of their mirror images (PNG bytes, told apart by content)
+    const [upright, mirrored] = [join(root, 'flip', 'upright'), join(root, 'flip', 'mirrored')];
+    mkdirSync(upright, { recursive: true });
+    mkdirSync(mirrored, { recursive: true });
+    for (const name of ['23_1_0_20170116174525125.jpg.chip.jpg', '61_0_3_20170116174525128.jpg.chip.jpg']) {
+      const source = join(root, 'UTKFace', name);
+      writeFileSync(join(upright, name), await sharp(source).png().toBuffer());
+      writeFileSync(join(mirrored, name), await sharp(source).flop().png().toBuffer());
+    }
+    const table = await facemtl('eval', 'utkface', upright, '--flip');
+    expect(table).toMatch(/flip-averaged/);
+    const [plain, flipped, flippedMirror] = [
+      await evalJson('utkface', upright),
+      await evalJson('utkface', upright, '--flip'),
+      await evalJson('utkface', mirrored, '--flip'),
+    ];
+    expect(plain.flip).toBe(false);
+    expect(flipped).toMatchObject({ flip: true, n: 2 });
+    expect(flipped.age.mae).not.toBe(plain.age.mae);
+    // the crop of a mirrored image is the mirrored crop (to rounding): the same two runs, averaged
+    expect(Math.abs(flippedMirror.age.mae - flipped.age.mae)).toBeLessThan(0.05);
   });
 
   it('--detect runs the pipeline; folder classes the model lacks and faces not found are misses', async () => {

@@ -13,6 +13,7 @@ interface EvalCliOptions {
   model?: string;
   precision?: 'int8' | 'fp32';
   detect?: boolean;
+  flip?: boolean;
   framing?: Framing;
   json?: string;
   report?: string;
@@ -38,6 +39,7 @@ export function register(program: Command): void {
       choice(['int8', 'fp32']),
     )
     .option('--detect', 'find faces with the detector (full pipeline) instead of using the images as crops')
+    .option('--flip', 'also run every face mirrored left–right and average the two outputs (2× model time)')
     .option(
       '--framing <framing>',
       `how images become crops: ${FRAMINGS.join(' | ')} (default: the layout's; folders: utkface; detect = --detect)`,
@@ -67,6 +69,7 @@ export function register(program: Command): void {
         modelPath: options.model,
         precision: options.precision,
         detect: Boolean(options.detect),
+        flip: Boolean(options.flip),
         framing: options.framing,
         limit: options.limit,
         batch: options.batch,

@@ -27,6 +27,8 @@ export interface EvaluateDatasetOptions extends LayoutOptions {
   precision?: 'int8' | 'fp32';
   /** Find faces with the detector (full pipeline) instead of treating images as crops. */
   detect?: boolean;
+  /** Run each crop mirrored too and average the outputs (`flipAverage`, default false). */
+  flip?: boolean;
   /**
    * How images become crops: the eye geometry of a dataset's published crops (`datasetEyes`),
    * or `detect` (same as `detect: true`) for photos of any framing. Default: the layout's own
@@ -49,12 +51,14 @@ export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<
     throw new Error(`framing must be one of ${FRAMINGS.join(', ')}, not "${options.framing}"`);
   }
   const detect = Boolean(options.detect) || options.framing === 'detect';
+  const flip = Boolean(options.flip);
   const reader = await openLayout(options.layout, options.path, options);
   const framing = options.framing && options.framing !== 'detect' ? options.framing : reader.geometry;
   const predictor = await createPredictor({
     modelPath: options.modelPath,
     precision,
     threads: options.threads,
+    flip,
     detect,
     geometry: framing,
   });
@@ -78,6 +82,7 @@ export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<
       precision,
       detect,
       framing: detect ? 'detect' : framing,
+      flip,
       n,
       skipped,
       skipped_reasons,

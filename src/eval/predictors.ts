@@ -25,6 +25,8 @@ export interface PredictorOptions {
   modelPath?: string;
   precision: 'int8' | 'fp32';
   threads?: number;
+  /** Average each crop's outputs with its mirror's (`AttributeModelOptions.flipAverage`). */
+  flip: boolean;
   detect: boolean;
   geometry: DatasetGeometry;
 }
@@ -53,6 +55,7 @@ async function cropPredictor(options: PredictorOptions): Promise<EvalPredictor> 
     modelPath: options.modelPath,
     precision: options.precision,
     threads: options.threads,
+    flipAverage: options.flip,
   });
   const contract = model.contract;
   return {
@@ -77,6 +80,7 @@ async function detectPredictor(options: PredictorOptions): Promise<EvalPredictor
     modelPath: options.modelPath,
     precision: options.precision,
     threads: options.threads,
+    flipAverage: options.flip,
   });
   return {
     modelPath: analyzer.modelPath,

@@ -27,6 +27,8 @@ export interface EvalReport {
   detect: boolean;
   /** How images became crops: a dataset's framing (`utkface`, `fer`, `celeba`, `fairface`) or `detect`. */
   framing: string;
+  /** Whether each crop's outputs were averaged with its mirror's (`--flip`). */
+  flip: boolean;
   /** Samples scored (including faces `--detect` did not find). */
   n: number;
   /** Samples left out (malformed name, unreadable image, no label, …), by reason in `skipped_reasons`. */
@@ -83,7 +85,8 @@ export function formatTable(report: EvalReport): string {
   const lines: string[] = [];
   lines.push(`facemtl eval ${report.layout} ${report.path}`);
   lines.push(
-    `model ${report.model} (${report.precision})${report.detect ? ', with face detection' : ''}: ` +
+    `model ${report.model} (${report.precision})${report.detect ? ', with face detection' : ''}` +
+      `${report.flip ? ', flip-averaged' : ''}: ` +
       `${report.n} scored, ${report.skipped} skipped, ${report.not_detected} not detected, ${report.elapsed_s.toFixed(1)} s`,
   );
   for (const [reason, count] of Object.entries(report.skipped_reasons))
@@ -158,7 +161,8 @@ export async function writeReport(report: EvalReport, dir: string): Promise<stri
     `# facemtl eval: ${report.layout}`,
     '',
     `- data: \`${report.path}\``,
-    `- model: \`${report.model}\` (${report.precision})${report.detect ? ', faces found by the detector' : ''}`,
+    `- model: \`${report.model}\` (${report.precision})${report.detect ? ', faces found by the detector' : ''}` +
+      `${report.flip ? ', outputs averaged with the mirrored crop' : ''}`,
     `- scored ${report.n}, skipped ${report.skipped}, not detected ${report.not_detected}`,
   ];
   for (const [reason, count] of Object.entries(report.skipped_reasons))
