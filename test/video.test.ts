@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RgbImage } from '../src/image/types.js';
 import { VideoAnalyzer, type FrameResult } from '../src/video/analyzer.js';
 import { annotateFrame } from '../src/video/annotate.js';
@@ -73,6 +73,24 @@ describe.skipIf(!hasFfmpeg)('FFmpeg frames', () => {
     for await (const frame of readVideoFrames(clip)) if (frame.index === 1) break; // no hang, no leak
   });
 
+  it('reads ahead on a worker; with reuseBuffers a frame’s buffer goes back once the next is asked for', async () => {
+    const own: Uint8Array[] = [];
+    for await (const frame of readVideoFrames(clip, { readAhead: 1 })) own.push(frame.data);
+    const reused: Uint8Array[] = [];
+    const sums: number[] = [];
+    for await (const frame of readVideoFrames(clip, { reuseBuffers: true, readAhead: 2 })) {
+      if (reused.length > 0) expect(reused.at(-1)!.length).toBe(0); // handed back: detached here
+      sums.push(frame.data.reduce((sum, value) => sum + value, 0));
+      reused.push(frame.data);
+    }
+    expect(own.every((data) => data.length === WIDTH * HEIGHT * 3)).toBe(true); // kept frames stay whole
+    expect(sums).toEqual(own.map((data) => data.reduce((sum, value) => sum + value, 0)));
+    const read = async () => {
+      for await (const _ of readVideoFrames(clip, { readAhead: 0 })) void _;
+    };
+    await expect(read()).rejects.toThrow(/readAhead/);
+  });
+
   it('gives one-line errors for a missing file, a bad file and a missing ffmpeg', async () => {
     const bad = join(dir, 'bad.mp4');
     writeFileSync(bad, 'not a video');
@@ -127,6 +145,37 @@ describe.skipIf(!hasFfmpeg)('VideoAnalyzer', () => {
     expect(out[2].faces[0].emotion).toEqual(out[0].faces[0].emotion);
     for (const result of out) expect(result.faces.map((f) => f.id)).toEqual(expect.arrayContaining([1, 2]));
     expect(sparse.finish()[0]).toMatchObject({ id: 1, detections: 3, lastFrame: 6 });
+  });
+
+  it('with detectEvery N runs the models on ⌈frames/N⌉ frames; the others show the last attributes', async () => {
+    const detect = vi.spyOn(video.analyzer, 'detect');
+    const model = vi.spyOn(video.analyzer.model, 'runRaw');
+    try {
+      for (const every of [1, 2, 4, 9]) {
+        detect.mockClear();
+        model.mockClear();
+        const sparse = new VideoAnalyzer(video.analyzer, { detectEvery: every });
+        const out: FrameResult[] = [];
+        for await (const result of sparse.analyzeFrames(frames)) out.push(result);
+        expect([detect.mock.calls.length, model.mock.calls.length]).toEqual([
+          Math.ceil(FRAMES / every),
+          Math.ceil(FRAMES / every),
+        ]);
+        let shown = new Map<number, unknown>();
+        for (const result of out) {
+          expect(result.detected).toBe(result.frame % every === 0);
+          const labels = result.faces.map((f) => [
+            f.id,
+            [f.age, f.gender, f.ethnicity, f.emotion, f.attributes],
+          ]);
+          if (result.detected) shown = new Map(labels as [number, unknown][]);
+          else for (const [id, attributes] of labels) expect(attributes).toEqual(shown.get(id as number));
+        }
+      }
+    } finally {
+      detect.mockRestore();
+      model.mockRestore();
+    }
   });
 
   it('annotates a frame with its faces without changing its size', async () => {

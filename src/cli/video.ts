@@ -83,7 +83,8 @@ export function register(program: Command): void {
 }
 
 async function runVideo(source: string, flags: VideoFlags): Promise<void> {
-  const readOptions = { width: flags.width, maxFrames: flags.maxFrames };
+  // Without --annotate nothing keeps a frame past its analysis: reuse the buffers.
+  const readOptions = { width: flags.width, maxFrames: flags.maxFrames, reuseBuffers: !flags.annotate };
   const info = await probeVideo(source, readOptions); // fails fast, before loading models
   const video = await VideoAnalyzer.create({
     modelPath: flags.model,

@@ -31,7 +31,10 @@ export interface VideoAnalyzerOptions extends FaceAnalyzerOptions, TrackerOption
   fps?: number;
 }
 
-/** One face in one frame. */
+/**
+ * One face in one frame. Frames between detections reuse the attribute objects (`age`, `gender`,
+ * …) of the latest detection's frame: treat results as read-only.
+ */
 export interface TrackedFace extends Omit<FaceAttributes, 'emotionFer2013'> {
   /** The track: the same person keeps the same id while in view. */
   id: number;
@@ -68,6 +71,8 @@ export type InputFrame = RgbImage & { index?: number; time?: number };
 interface TrackState {
   score: number;
   smoothed: OutputAverage;
+  /** `smoothed` decoded, kept until the next detection changes it (frames in between reuse it). */
+  shown: Omit<FaceAttributes, 'emotionFer2013'> | undefined;
   whole: OutputAverage;
   firstTime: number;
   lastTime: number;
@@ -165,6 +170,7 @@ export class VideoAnalyzer {
       state = {
         score,
         smoothed: new OutputAverage(this.contract.outputs, this.smoothing),
+        shown: undefined,
         whole: new OutputAverage(this.contract.outputs, 0),
         firstTime: time,
         lastTime: time,
@@ -174,6 +180,7 @@ export class VideoAnalyzer {
     state.score = score;
     state.lastTime = time;
     state.smoothed.add(raw, score);
+    state.shown = undefined;
     state.whole.add(raw, score);
   }
 
@@ -184,7 +191,7 @@ export class VideoAnalyzer {
       id: track.id,
       box: { x: round1(box.x), y: round1(box.y), width: round1(box.width), height: round1(box.height) },
       score: Math.round(state.score * 1000) / 1000,
-      ...this.attributes(state.smoothed),
+      ...(state.shown ??= this.attributes(state.smoothed)),
     };
   }
 

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import type { RgbImage } from '../image/types.js';
 
 /** A clear, one-line reason why a video cannot be read or written. */
@@ -34,6 +35,17 @@ export interface ReadVideoOptions {
   maxFrames?: number;
   /** Input options for FFmpeg before `-i` (default: `-f v4l2` for `/dev/video*`). */
   inputArgs?: string[];
+  /**
+   * Frames FFmpeg may decode ahead of the consumer (default 3): decoding then overlaps the work on
+   * the previous frames instead of waiting for it.
+   */
+  readAhead?: number;
+  /**
+   * Reuse the pixel buffers: a frame's `data` is valid only until the next frame is asked for
+   * (default false: every frame has buffers of its own that the caller may keep). Saves allocating
+   * and collecting a frame-sized buffer per frame.
+   */
+  reuseBuffers?: boolean;
 }
 
 /** True for a V4L2 camera device path such as `/dev/video0`. */
@@ -79,49 +91,144 @@ interface ProbedStream {
 /**
  * The frames of a video file or camera as RGB images, decoded by FFmpeg. Stopping early (a `break`
  * in `for await`) stops FFmpeg. Throws `VideoError` when FFmpeg is missing or the input is bad.
+ *
+ * FFmpeg's pipe is read on a worker thread, into up to `readAhead` frames that wait for the
+ * consumer: decoding and reading the pipe overlap the consumer's work (ONNX Runtime runs block the
+ * main thread's event loop, and with it any pipe read there), and the main thread only receives
+ * whole frames.
  */
 export async function* readVideoFrames(
   source: string,
   options: ReadVideoOptions = {},
 ): AsyncGenerator<VideoFrame, void, undefined> {
+  const readAhead = options.readAhead ?? 3;
+  if (!Number.isInteger(readAhead) || readAhead < 1)
+    throw new RangeError(`readAhead must be a positive integer, not ${readAhead}`);
   const info = await probeVideo(source, options);
   const { width, height, fps } = info;
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-noautorotate'];
   args.push(...inputArgsFor(source, options), '-i', source, '-map', '0:v:0');
   if (options.maxFrames !== undefined) args.push('-frames:v', String(options.maxFrames));
   args.push('-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-');
-  const ffmpeg = start('ffmpeg', args, ['ignore', 'pipe', 'pipe']);
-  const stderr = collect(ffmpeg.stderr!);
-  const exited = exitCode(ffmpeg);
-
-  const frameBytes = width * height * 3;
-  let frame = new Uint8Array(frameBytes);
-  let filled = 0;
+  const reader = new FrameReader(args, width * height * 3, readAhead);
   let index = 0;
-  let finished = false;
   try {
-    for await (const chunk of ffmpeg.stdout! as AsyncIterable<Buffer>) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        const take = Math.min(frameBytes - filled, chunk.length - offset);
-        frame.set(chunk.subarray(offset, offset + take), filled);
-        filled += take;
-        offset += take;
-        if (filled === frameBytes) {
-          yield { data: frame, width, height, index, time: index / fps };
-          index += 1;
-          frame = new Uint8Array(frameBytes); // the caller may keep the previous frame
-          filled = 0;
+    for (;;) {
+      const message = await reader.next();
+      if ('frame' in message) {
+        const data = new Uint8Array(message.frame);
+        yield { data, width, height, index, time: index / fps };
+        index += 1;
+        reader.done(data, options.reuseBuffers ?? false);
+      } else if ('error' in message) {
+        throw message.error === 'ENOENT'
+          ? new VideoError('ffmpeg not found: install FFmpeg (e.g. apt-get install ffmpeg)')
+          : new Error(message.error);
+      } else {
+        if (message.exit !== 0) {
+          const reason = firstLine(message.stderr) || `ffmpeg exit ${message.exit}`;
+          throw new VideoError(`cannot decode "${source}": ${reason}`);
         }
+        if (index === 0) throw new VideoError(`cannot decode "${source}": no frames`);
+        return;
       }
     }
-    const code = await exited;
-    finished = true;
-    if (code !== 0)
-      throw new VideoError(`cannot decode "${source}": ${firstLine(stderr()) || `ffmpeg exit ${code}`}`);
-    if (index === 0) throw new VideoError(`cannot decode "${source}": no frames`);
   } finally {
-    if (!finished) ffmpeg.kill('SIGKILL');
+    await reader.close();
+  }
+}
+
+type ReaderMessage = { frame: ArrayBuffer } | { error: string } | { exit: number; stderr: string };
+
+/**
+ * The worker thread of `readVideoFrames` (CommonJS, run with `eval`, so it needs no file of its
+ * own): runs FFmpeg, cuts its output into frames, posts each frame's buffer (transferred, not
+ * copied) and pauses the pipe while `readAhead` frames wait. The main thread answers each frame
+ * with `{ credit }` or, reusing buffers, `{ recycle: buffer }`.
+ */
+const READER_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { spawn } = require('node:child_process');
+const { args, frameBytes, readAhead } = workerData;
+const ffmpeg = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+let stderr = '';
+ffmpeg.stderr.setEncoding('utf8');
+ffmpeg.stderr.on('data', (text) => (stderr = (stderr + text).slice(-65536)));
+ffmpeg.on('error', (error) => parentPort.postMessage({ error: error.code === 'ENOENT' ? 'ENOENT' : error.message }));
+ffmpeg.on('close', (code, signal) => {
+  parentPort.postMessage({ exit: code ?? (signal ? 128 : 1), stderr });
+  parentPort.close();
+});
+const spare = [];
+let current;
+let filled = 0;
+let waiting = 0;
+const out = ffmpeg.stdout;
+out.on('data', (chunk) => {
+  for (let offset = 0; offset < chunk.length; ) {
+    current ??= new Uint8Array(spare.pop() ?? new ArrayBuffer(frameBytes));
+    const take = Math.min(frameBytes - filled, chunk.length - offset);
+    current.set(chunk.subarray(offset, offset + take), filled);
+    filled += take;
+    offset += take;
+    if (filled === frameBytes) {
+      parentPort.postMessage({ frame: current.buffer }, [current.buffer]);
+      current = undefined;
+      filled = 0;
+      waiting += 1;
+    }
+  }
+  if (waiting >= readAhead) out.pause();
+});
+parentPort.on('message', (message) => {
+  if (message.stop) return ffmpeg.kill('SIGKILL');
+  if (message.recycle) spare.push(message.recycle);
+  waiting -= 1;
+  if (waiting < readAhead && out.isPaused()) out.resume();
+});
+`;
+
+/** The main thread's side of the reader worker: its messages in order, and flow control. */
+class FrameReader {
+  private readonly worker: Worker;
+  private readonly messages: ReaderMessage[] = [];
+  private wake: (() => void) | undefined;
+  private exited = false;
+
+  constructor(args: string[], frameBytes: number, readAhead: number) {
+    this.worker = new Worker(READER_WORKER, { eval: true, workerData: { args, frameBytes, readAhead } });
+    this.worker.on('message', (message: ReaderMessage) => this.push(message));
+    this.worker.on('error', (error: Error) => this.push({ error: error.message }));
+    this.worker.on('exit', () => {
+      this.exited = true;
+      this.push({ error: 'the frame reader stopped' }); // only read when no exit message came first
+    });
+  }
+
+  async next(): Promise<ReaderMessage> {
+    while (this.messages.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    return this.messages.shift()!;
+  }
+
+  /** The consumer is done with a frame: lets the worker read one more, reusing its buffer. */
+  done(frame: Uint8Array, reuse: boolean): void {
+    if (this.exited) return;
+    if (reuse) this.worker.postMessage({ recycle: frame.buffer }, [frame.buffer as ArrayBuffer]);
+    else this.worker.postMessage({ credit: 1 });
+  }
+
+  /** Stops FFmpeg (when still running) and waits for the worker to end. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const exit = once(this.worker, 'exit');
+    this.worker.postMessage({ stop: true });
+    await exit;
+  }
+
+  private push(message: ReaderMessage): void {
+    this.messages.push(message);
+    this.wake?.();
+    this.wake = undefined;
   }
 }
 
