@@ -63,6 +63,8 @@ export {
   VideoError,
   annotateFrame,
   labelStability,
+  runAgreement,
+  type RunAgreement,
   type FrameResult,
   type InputFrame,
   type TrackedFace,

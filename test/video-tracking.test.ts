@@ -4,7 +4,7 @@ import type { RawOutputs } from '../src/attributes/decode.js';
 import type { Box } from '../src/detect/blazeface.js';
 import type { FrameResult, TrackedFace } from '../src/video/analyzer.js';
 import { OutputAverage } from '../src/video/smoother.js';
-import { labelStability } from '../src/video/stability.js';
+import { labelStability, runAgreement } from '../src/video/stability.js';
 import { FaceTracker, greedyMatches } from '../src/video/tracker.js';
 
 const box = (x: number, y: number, size = 40): Box => ({ x, y, width: size, height: size });
@@ -171,5 +171,37 @@ describe('labelStability', () => {
       tracks: 1,
     });
     expect(labelStability(frames, 'emotion').tracks).toBe(2);
+  });
+});
+
+describe('runAgreement', () => {
+  const face = (id: number, x: number, emotion: string) =>
+    ({ id, box: box(x, 0), emotion: { label: emotion } }) as unknown as TrackedFace;
+  const frame = (index: number, faces: TrackedFace[]) =>
+    ({ frame: index, time: index, detected: true, faces }) as FrameResult;
+
+  it('counts ID switches and label agreement against the reference run', () => {
+    const reference = [
+      frame(0, [face(1, 0, 'happy'), face(2, 200, 'sad')]),
+      frame(1, [face(1, 4, 'happy'), face(2, 196, 'sad')]),
+      frame(2, [face(1, 8, 'happy'), face(2, 192, 'sad')]),
+    ];
+    const run = [
+      frame(0, [face(7, 1, 'happy'), face(8, 201, 'sad')]),
+      // track 7 lost its face, which came back as track 9; face 2 shows another label
+      frame(1, [face(9, 4, 'happy'), face(8, 196, 'happy')]),
+      frame(2, [face(9, 8, 'happy')]), // face 2 missed
+    ];
+    expect(runAgreement(reference, run, ['emotion'])).toEqual({
+      referenceFaces: 6,
+      matchedFaces: 5,
+      idSwitches: 1,
+      labelAgreement: { emotion: 4 / 5 },
+    });
+    expect(runAgreement(reference, reference, ['emotion'])).toMatchObject({
+      matchedFaces: 6,
+      idSwitches: 0,
+      labelAgreement: { emotion: 1 },
+    });
   });
 });

@@ -26,5 +26,11 @@ export {
   type TrackerOptions,
 } from './tracker.js';
 export { OutputAverage, DEFAULT_SMOOTHING, type SmoothingOptions } from './smoother.js';
-export { labelStability, type LabelAttribute, type LabelStability } from './stability.js';
+export {
+  labelStability,
+  runAgreement,
+  type LabelAttribute,
+  type LabelStability,
+  type RunAgreement,
+} from './stability.js';
 export { annotateFrame } from './annotate.js';
