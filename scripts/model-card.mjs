@@ -81,6 +81,23 @@ const runs = [
   },
   { name: 'fer-publictest-fp32', layout: 'ferplus', path: ferValid, labels: ferLabels, precision: 'fp32' },
   { name: 'fer-publictest-int8', layout: 'ferplus', path: ferValid, labels: ferLabels, precision: 'int8' },
+  // the same two INT8 runs with flip test-time averaging (`--flip`, off by default)
+  {
+    name: 'utkface-test-int8-flip',
+    layout: 'utkface',
+    path: utkArchive,
+    only: utkTestList,
+    precision: 'int8',
+    flip: true,
+  },
+  {
+    name: 'fer-publictest-int8-flip',
+    layout: 'ferplus',
+    path: ferValid,
+    labels: ferLabels,
+    precision: 'int8',
+    flip: true,
+  },
   ...(celeba
     ? [
         { name: 'celeba-test-fp32', layout: 'celeba', path: celeba, precision: 'fp32' },
@@ -131,6 +148,7 @@ function evalCommand(run) {
   if (run.labels) parts.push('--labels', rel(run.labels));
   parts.push('--precision', run.precision);
   if (run.detect) parts.push('--detect');
+  if (run.flip) parts.push('--flip');
   return parts.join(' ');
 }
 
@@ -249,6 +267,19 @@ function fairfaceTable() {
   ].join('\n');
 }
 
+function flipTable() {
+  const [utk, utkFlip] = [reports['utkface-test-int8'], reports['utkface-test-int8-flip']];
+  const [fer, ferFlip] = [reports['fer-publictest-int8'], reports['fer-publictest-int8-flip']];
+  const row = (label, u, f) =>
+    `| ${label} | ${years(u.age.mae)} | ${pct(u.age.interval_coverage)} | ${pct(u.gender.accuracy)} | ${pct(u.ethnicity.accuracy)} | ${pct(f.emotion_fer2013.accuracy)} | ${pct(f.emotion_ferplus.accuracy)} (ECE ${pct(f.emotion_ferplus.ece)}) |`;
+  return [
+    '| INT8, test splits | age MAE | 90% coverage | gender | ethnicity | FER2013 | FER+ |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    row('one run per face (default)', utk, fer),
+    row('flip-averaged (`--flip`)', utkFlip, ferFlip),
+  ].join('\n');
+}
+
 function posedTable() {
   const emotion = reports['posed-test-int8-detect'].emotion;
   return [
@@ -313,6 +344,13 @@ Age MAE is over faces whose group is labelled; missed faces count as gender miss
 ### Per class (INT8)
 
 ${perClassTable()}
+
+### Flip test-time averaging
+
+Each crop also run mirrored, in the same batch, and the outputs averaged (\`flipAverage\`,
+\`--flip\`; about 2× the attribute model's time, so off by default):
+
+${flipTable()}
 
 ### Does the runtime see what the model was trained on?
 
