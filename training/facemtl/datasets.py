@@ -76,6 +76,15 @@ def decode_image(data: bytes) -> np.ndarray:
         return np.asarray(img.convert("RGB"))
 
 
+def _decoded(data: bytes, name: str, skipped: Skipped) -> np.ndarray | None:
+    """The decoded image, or None with ``name`` counted as a corrupt image (PIL raises many types)."""
+    try:
+        return decode_image(data)
+    except Exception:
+        skipped.add("corrupt image", name)
+        return None
+
+
 def _iter_files(path: Path, suffix: str) -> Iterator[tuple[str, bytes]]:
     """(base name, bytes) of every file ending in ``suffix`` in a folder tree or a .tar(.gz)."""
     if path.is_dir():
@@ -106,10 +115,8 @@ def read_utkface(path: str | Path, skipped: Skipped | None = None) -> Iterator[S
         if labels is None:
             skipped.add("malformed name", name)
             continue
-        try:
-            image = decode_image(data)
-        except Exception:  # PIL raises many types for corrupt data
-            skipped.add("corrupt image", name)
+        image = _decoded(data, name, skipped)
+        if image is None:
             continue
         yield Sample(image, name, age=float(labels[0]), gender=labels[1], ethnicity=labels[2])
 
@@ -169,10 +176,8 @@ def read_ferplus(path: str | Path, labels_7class: dict[str, int] | None = None,
         if v is None and original is None:
             skipped.add("no label", name)
             continue
-        try:
-            image = decode_image(data)
-        except Exception:
-            skipped.add("corrupt image", name)
+        image = _decoded(data, name, skipped)
+        if image is None:
             continue
         # FER+ drops images whose most-voted column is 'unknown' or 'not a face'
         emotion_votes = v[:FERPLUS_EMOTIONS] if v is not None and int(np.argmax(v)) < FERPLUS_EMOTIONS else None
@@ -258,10 +263,8 @@ def read_celeba(path: str | Path, skipped: Skipped | None = None) -> Iterator[Sa
         if name not in partition:
             skipped.add("no partition", name)
             continue
-        try:
-            image = decode_image(file.read_bytes())
-        except Exception:
-            skipped.add("corrupt image", name)
+        image = _decoded(file.read_bytes(), name, skipped)
+        if image is None:
             continue
         values = attrs[name]
         positive = (values[index] > 0) ^ negate
@@ -315,10 +318,8 @@ def read_posed(path: str | Path, skipped: Skipped | None = None) -> Iterator[Sam
         if not match:
             skipped.add("no expression letter", name)
             continue
-        try:
-            image = decode_image(data)
-        except Exception:
-            skipped.add("corrupt image", name)
+        image = _decoded(data, name, skipped)
+        if image is None:
             continue
         emotion = POSED_EXPRESSIONS[match.group(4)]
         votes = np.zeros(FERPLUS_EMOTIONS, np.float32)
