@@ -46,6 +46,8 @@ EXPERIMENTS_FOUR_SOURCES: dict[str, dict] = {
     "mtl4-no-label-masking": {"label_masking": False},
     "mtl4-no-balancing": {"balance_power": 0.0, "positive_weight_power": 0.0},
     "single-attributes": {"tasks": ["attributes"]},
+    # issue 14, lever 3: capacity (a from-scratch run; dataset crops only, as the rows above had)
+    "mtl4-width075": {"width": 0.75},
 }
 GROUPS = {"two-sources": EXPERIMENTS, "four-sources": EXPERIMENTS_FOUR_SOURCES}
 # what every run of a group changes, and where its table goes
