@@ -82,21 +82,21 @@ def evaluate_split(model, cache: dict, split: int, limit: int | None = None) -> 
     """Metrics on a split's dataset-framed crops, without the posed set (comparable across caches),
     plus ``posed_emotion_acc`` and ``detector_*`` (the same metrics on detector-eye crops) when the
     cache has such rows."""
-    in_split = (cache["split"] == split) & (cache["framing"] == 0)
+    def score(rows: np.ndarray, at_most: int | None) -> dict[str, float]:
+        if at_most:  # evenly spread, so every epoch scores the same rows
+            rows = rows[np.linspace(0, len(rows) - 1, min(at_most, len(rows))).astype(int)]
+        return metrics(cache, rows, predict_rows(model, cache, rows))
+
+    in_split = cache["split"] == split
     posed = cache["source"] == SOURCES.index("posed")
-    rows = np.flatnonzero(in_split & ~posed)
-    if limit:
-        rows = rows[np.linspace(0, len(rows) - 1, min(limit, len(rows))).astype(int)]
-    out = metrics(cache, rows, predict_rows(model, cache, rows))
-    posed_rows = np.flatnonzero(in_split & posed)
+    canonical = cache["framing"] == 0
+    out = score(np.flatnonzero(in_split & canonical & ~posed), limit)
+    posed_rows = np.flatnonzero(in_split & canonical & posed)
     if len(posed_rows) and "emotion" in model.tasks:
-        pred = predict_rows(model, cache, posed_rows)["emotion"]
-        out["posed_emotion_acc"] = float((pred.argmax(1) == cache["emotion"][posed_rows].argmax(1)).mean())
-    detector_rows = np.flatnonzero((cache["split"] == split) & (cache["framing"] == 1) & ~posed)
+        out["posed_emotion_acc"] = score(posed_rows, None)["emotion_ferplus_acc"]
+    detector_rows = np.flatnonzero(in_split & ~canonical & ~posed)
     if len(detector_rows):
-        if limit:
-            detector_rows = detector_rows[np.linspace(0, len(detector_rows) - 1, min(limit // 4, len(detector_rows))).astype(int)]
-        detector = metrics(cache, detector_rows, predict_rows(model, cache, detector_rows))
+        detector = score(detector_rows, limit // 4 if limit else None)
         out.update({f"detector_{k}": v for k, v in detector.items() if k in ("age_mae", "ethnicity_acc", "gender_acc")})
     return out
 
