@@ -50,6 +50,15 @@ def class_of(cache: dict, task: str) -> np.ndarray:
     return cache["emotion"].argmax(1) if task == "emotion" else cache[task]
 
 
+def class_priors(cache: dict, split: int, task: str, balance_power: float) -> torch.Tensor:
+    """The class distribution of ``task`` in the batches: labelled rows' class frequencies, flattened
+    as the sampler's balancing does (frequency^(1 - power)); for the logit-adjusted loss."""
+    rows = (cache["split"] == split) & (cache["mask"][:, TASK_INDEX[task]] > 0)
+    counts = np.bincount(class_of(cache, task)[rows], minlength=TASKS[task].outputs).astype(np.float64)
+    prior = np.maximum(counts, 1) ** (1 - balance_power)
+    return torch.tensor(prior / prior.sum(), dtype=torch.float32)
+
+
 def balancing_weights(cache: dict, rows: np.ndarray, task: str, power: float) -> np.ndarray:
     """Sampling weight ∝ class frequency^-power (0: none, 1: fully balanced, 0.5: in between)."""
     classes = class_of(cache, task)[rows]

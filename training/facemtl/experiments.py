@@ -49,10 +49,21 @@ EXPERIMENTS_FOUR_SOURCES: dict[str, dict] = {
     # issue 14, lever 3: capacity (a from-scratch run; dataset crops only, as the rows above had)
     "mtl4-width075": {"width": 0.75},
 }
-GROUPS = {"two-sources": EXPERIMENTS, "four-sources": EXPERIMENTS_FOUR_SOURCES}
+# Issue 14's remaining levers on the five-source cache (posed expressions and detector crops in,
+# the shipped mix): the baseline again, then one change each; "80px" needs the 80 px cache
+# (prepare --size 80 --out ../.cache/facemtl-cache-v3-80.npz).
+EXPERIMENTS_FIVE_SOURCES: dict[str, dict] = {
+    "mtl5-fixed": {},
+    "mtl5-se": {"se": True},
+    "mtl5-80px": {"input_size": 80, "cache": str(HERE.parent / ".cache" / "facemtl-cache-v3-80.npz")},
+    "mtl5-logit-adjust": {"logit_adjust": 1.0},
+}
+GROUPS = {"two-sources": EXPERIMENTS, "four-sources": EXPERIMENTS_FOUR_SOURCES, "five-sources": EXPERIMENTS_FIVE_SOURCES}
 # what every run of a group changes, and where its table goes
-GROUP_CHANGES = {"two-sources": {"mix": {"utkface": 0.5, "fer": 0.5}}, "four-sources": {}}
-GROUP_TABLES = {"two-sources": "experiments.md", "four-sources": "experiments-four-sources.md"}
+SHIPPED_MIX = {"utkface": 0.3, "fer": 0.32, "celeba": 0.2, "fairface": 0.15, "posed": 0.03}
+GROUP_CHANGES = {"two-sources": {"mix": {"utkface": 0.5, "fer": 0.5}}, "four-sources": {}, "five-sources": {"mix": SHIPPED_MIX}}
+GROUP_TABLES = {"two-sources": "experiments.md", "four-sources": "experiments-four-sources.md",
+                "five-sources": "experiments-five-sources.md"}
 
 # UTKFace test rows give age, gender and ethnicity; FER PublicTest the emotions; the extra sets
 # are reported apart (prefixed) so the UTKFace/FER columns mean the same in every row.
@@ -130,7 +141,8 @@ def main(argv=None) -> None:
     parser.add_argument("--config", default=str(HERE / "configs" / "small.json"))
     parser.add_argument("--only", nargs="*", help="run these experiments only")
     parser.add_argument("--group", choices=list(GROUPS), default="two-sources",
-                        help="two-sources: the earlier UTKFace+FER set; four-sources: with CelebA and FairFace")
+                        help="two-sources: the earlier UTKFace+FER set; four-sources: with CelebA and FairFace; "
+                             "five-sources: with posed expressions and detector crops (issue 14's levers)")
     parser.add_argument("--out", default=str(HERE / "runs" / "experiments"))
     parser.add_argument("--table", help="the markdown table to write (default: results/ and the group's file)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
@@ -142,7 +154,7 @@ def main(argv=None) -> None:
 
     results_file = Path(args.out) / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
-    cache = None
+    caches: dict[str, dict] = {}  # by path: the 80 px experiment scores on its own cache
     experiments = GROUPS[args.group]
     table = Path(args.table or HERE / "results" / GROUP_TABLES[args.group])
     for name, changes in experiments.items():
@@ -153,7 +165,9 @@ def main(argv=None) -> None:
             setattr(cfg, key, value)
         print(f"== {name}", flush=True)
         summary = train(cfg, resume=True, log=lambda *a, **k: print(*a, **k, flush=True))
-        cache = cache or load_cache(cfg.cache)
+        if cfg.cache not in caches:
+            caches[cfg.cache] = load_cache(cfg.cache)
+        cache = caches[cfg.cache]
         results[name] = {**test_metrics(Path(cfg.out) / "best.pt", cache),
                          "train_minutes": sum(r["seconds"] for r in summary["history"]) / 60}
         # Keep the table in the order of EXPERIMENTS, whichever runs were redone.

@@ -77,8 +77,11 @@ class MultiTaskLoss(nn.Module):
 
     def __init__(self, tasks: tuple[str, ...], weights: dict[str, float] | None = None, weighting: str = "fixed",
                  label_masking: bool = True, label_smoothing: float = 0.0,
-                 class_weights: dict[str, torch.Tensor] | None = None):
+                 class_weights: dict[str, torch.Tensor] | None = None,
+                 logit_adjustments: dict[str, torch.Tensor] | None = None):
         super().__init__()
+        # added to a head's logits before its loss (training only): see TrainConfig.logit_adjust
+        self.logit_adjustments = logit_adjustments or {}
         self.tasks, self.weighting, self.label_masking = tasks, weighting, label_masking
         self.weights = {t: (weights or {}).get(t, 1.0) for t in tasks}
         self.label_smoothing, self.class_weights = label_smoothing, class_weights
@@ -86,6 +89,8 @@ class MultiTaskLoss(nn.Module):
 
     def forward(self, outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor],
                 mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        outputs = {t: out + self.logit_adjustments[t].to(out.device) if t in self.logit_adjustments else out
+                   for t, out in outputs.items()}
         losses = per_sample_losses(outputs, labels, self.class_weights, self.label_smoothing)
         total = torch.zeros(())
         parts = {}

@@ -1,7 +1,8 @@
 """The networks: one shared backbone, one small head per task.
 
 Backbones are plain ``nn.Module``s that map a normalised image batch to a feature vector:
-- ``MobileNetV2Backbone``: inverted residuals sized for the edge (width multiplier, any input size).
+- ``MobileNetV2Backbone``: inverted residuals sized for the edge (width multiplier, any input size,
+  optional squeeze-excitation).
 - ``MiniXceptionBackbone``: the mini-Xception of Arriaga et al. 2017 (real-time emotion/gender).
 
 ``FaceMTL`` puts the heads on a backbone. Its ``forward`` returns raw logits (for the losses);
@@ -36,17 +37,32 @@ class ConvBNReLU(nn.Sequential):
         super().__init__(*layers)
 
 
+class SqueezeExcitation(nn.Module):
+    """Channel attention (Hu et al. 2018, as placed in MobileNetV3): a gate per channel from the
+    globally pooled features, so a block can weigh channels by what the whole face shows."""
+
+    def __init__(self, channels: int, reduction: int = 4):
+        super().__init__()
+        squeezed = _make_divisible(channels / reduction)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.reduce = nn.Conv2d(channels, squeezed, 1)
+        self.expand = nn.Conv2d(squeezed, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(self.expand(F.relu(self.reduce(self.pool(x)))))
+
+
 class InvertedResidual(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int, expand: int):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int, se: bool = False):
         super().__init__()
         hidden = cin * expand
         layers: list[nn.Module] = []
         if expand != 1:
             layers.append(ConvBNReLU(cin, hidden, kernel=1))
-        layers += [
-            ConvBNReLU(hidden, hidden, stride=stride, groups=hidden),
-            ConvBNReLU(hidden, cout, kernel=1, relu=False),
-        ]
+        layers.append(ConvBNReLU(hidden, hidden, stride=stride, groups=hidden))
+        if se:  # after the depthwise conv, where MobileNetV3 puts it
+            layers.append(SqueezeExcitation(hidden))
+        layers.append(ConvBNReLU(hidden, cout, kernel=1, relu=False))
         self.block = nn.Sequential(*layers)
         self.use_residual = stride == 1 and cin == cout
 
@@ -65,7 +81,7 @@ class MobileNetV2Backbone(nn.Module):
     # expansion t, channels c, repeats n, first stride s
     SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
 
-    def __init__(self, width: float = 0.5, input_size: int = 64, last_channels: int = 512):
+    def __init__(self, width: float = 0.5, input_size: int = 64, last_channels: int = 512, se: bool = False):
         super().__init__()
         cin = _make_divisible(32 * width)
         layers: list[nn.Module] = [ConvBNReLU(3, cin, stride=2)]
@@ -74,7 +90,7 @@ class MobileNetV2Backbone(nn.Module):
                 s = 1
             cout = _make_divisible(c * width)
             for i in range(n):
-                layers.append(InvertedResidual(cin, cout, s if i == 0 else 1, t))
+                layers.append(InvertedResidual(cin, cout, s if i == 0 else 1, t, se))
                 cin = cout
         self.out_channels = last_channels or _make_divisible(1280 * width)
         layers.append(ConvBNReLU(cin, self.out_channels, kernel=1))
@@ -111,8 +127,10 @@ class XceptionModule(nn.Module):
 class MiniXceptionBackbone(nn.Module):
     """mini-Xception (Arriaga, Plöger, Valdenegro 2017): ~60k parameters, the small baseline."""
 
-    def __init__(self, width: float = 1.0, input_size: int = 64, last_channels: int = 0):
+    def __init__(self, width: float = 1.0, input_size: int = 64, last_channels: int = 0, se: bool = False):
         super().__init__()
+        if se:
+            raise ValueError("mini-Xception has no squeeze-excitation option")
         base = int(8 * width)
         self.stem = nn.Sequential(
             nn.Conv2d(3, base, 3, bias=False), nn.BatchNorm2d(base), nn.ReLU(inplace=True),
@@ -139,10 +157,10 @@ class FaceMTL(nn.Module):
 
     def __init__(self, backbone: str = "mobilenetv2", width: float = 0.5, input_size: int = 64,
                  tasks: tuple[str, ...] = tuple(TASKS), dropout: float = 0.2, age_offset: float = 33.0,
-                 age_scale: float = 20.0):
+                 age_scale: float = 20.0, se: bool = False):
         super().__init__()
-        self.config = dict(backbone=backbone, width=width, input_size=input_size, tasks=list(tasks), dropout=dropout)
-        self.backbone = BACKBONES[backbone](width=width, input_size=input_size)
+        self.config = dict(backbone=backbone, width=width, input_size=input_size, tasks=list(tasks), dropout=dropout, se=se)
+        self.backbone = BACKBONES[backbone](width=width, input_size=input_size, se=se)
         self.dropout = nn.Dropout(dropout)
         self.tasks = tuple(tasks)
         self.heads = nn.ModuleDict({t: nn.Linear(self.backbone.out_channels, TASKS[t].outputs) for t in self.tasks})

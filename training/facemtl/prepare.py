@@ -2,7 +2,7 @@
 
     python -m facemtl.prepare --data ../../shared/data --out ../.cache/facemtl-cache-v3.npz
 
-The cache holds canonical 64×64 crops (uint8 RGB, see models/README.md), the labels of every
+The cache holds canonical 64×64 crops (uint8 RGB, see models/README.md; `--size` for others), the labels of every
 task, a mask per task (1 = this sample has that label), the source dataset and the split.
 CelebA (when found) keeps its official identity-disjoint partition; FairFace's train images are
 train (a seeded 5% val) and its val images are our FairFace test split.
@@ -235,6 +235,8 @@ def main(argv=None) -> None:
     parser.add_argument("--no-extra", action="store_true", help="UTKFace and FER only, even if CelebA/FairFace/posed are found")
     parser.add_argument("--out", type=Path, default=here / ".cache" / f"facemtl-cache-v{CACHE_VERSION}.npz")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, default=INPUT_SIZE,
+                        help=f"crop side in pixels (default {INPUT_SIZE}, the contract's; train with input_size equal to it)")
     parser.add_argument("--limit", type=int, help="at most this many images per dataset (quick runs)")
     parser.add_argument("--splits-dir", type=Path, help="also write the split's file names here")
     args = parser.parse_args(argv)
@@ -255,7 +257,8 @@ def main(argv=None) -> None:
         if dataset not in SOURCES or not path:
             raise SystemExit(f"--detector-eyes takes DATASET=FILE with DATASET one of {', '.join(SOURCES)}, not {item!r}")
         eyes[dataset] = read_detector_eyes(Path(path))
-    cache = build_cache(utk, fer, labels if labels.exists() else None, args.seed, args.limit, detector_eyes=eyes, **extra)
+    cache = build_cache(utk, fer, labels if labels.exists() else None, args.seed, args.limit, args.size,
+                        detector_eyes=eyes, **extra)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, **cache)
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()[:16]

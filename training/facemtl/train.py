@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import TASK_INDEX, BalancedBatchSampler, augment, batch_tensors, positive_weights
+from .data import TASK_INDEX, BalancedBatchSampler, augment, batch_tensors, class_priors, positive_weights
 from .init_onnx import init_from_onnx
 from .evaluate import evaluate_split
 from .losses import MultiTaskLoss
@@ -40,6 +40,7 @@ class TrainConfig:
     backbone: str = "mobilenetv2"
     width: float = 0.5
     input_size: int = 64
+    se: bool = False  # squeeze-excitation in every inverted residual (MobileNetV2 only)
     tasks: list = field(default_factory=lambda: list(TASKS))
     epochs: int = 8
     steps_per_epoch: int = 200
@@ -61,6 +62,9 @@ class TrainConfig:
     positive_weight_power: float = 0.5  # binary attributes: a positive weighs (negatives/positives)^power
     init_from: str = ""  # an ONNX file (FP32) of an earlier model with the same backbone: start from its weights
     label_smoothing: float = 0.05
+    # logit adjustment (Menon et al. 2021) of the emotion losses: τ·log(class prior as sampled) is
+    # added to the logits in training only, so the plain logits at test time favour rare classes
+    logit_adjust: float = 0.0
     augment: float = 1.0  # strength, 0 = off
     dropout: float = 0.2
     threads: int = 0  # 0 = torch's default
@@ -123,10 +127,12 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
 
 
 def build(cfg: TrainConfig, cache: dict | None = None) -> tuple[FaceMTL, MultiTaskLoss]:
-    model = FaceMTL(cfg.backbone, cfg.width, cfg.input_size, tuple(cfg.tasks), cfg.dropout)
+    model = FaceMTL(cfg.backbone, cfg.width, cfg.input_size, tuple(cfg.tasks), cfg.dropout, se=cfg.se)
     class_weights = {"attributes": positive_weights(cache, 0, cfg.positive_weight_power)} if cache and cfg.positive_weight_power else None
+    adjustments = ({t: cfg.logit_adjust * torch.log(class_priors(cache, 0, t, cfg.balance_power))
+                    for t in ("emotion", "emotion_fer2013") if t in cfg.tasks} if cache and cfg.logit_adjust else None)
     criterion = MultiTaskLoss(tuple(cfg.tasks), cfg.loss_weights, cfg.weighting, cfg.label_masking, cfg.label_smoothing,
-                              class_weights)
+                              class_weights, adjustments)
     return model, criterion
 
 
@@ -161,6 +167,9 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> dict:
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     cache = load_cache(cfg.cache)
+    if cache["meta"]["size"] != cfg.input_size:
+        raise SystemExit(f"{cfg.cache} holds {cache['meta']['size']} px crops, the config trains at input_size "
+                         f"{cfg.input_size}: prepare a cache with --size {cfg.input_size} or change input_size")
     model, criterion = build(cfg, cache)
     if cfg.init_from and not (resume and (out / "last.pt").exists()):
         copied = init_from_onnx(model, cfg.init_from, cache)

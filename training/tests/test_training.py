@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from facemtl.data import BalancedBatchSampler, augment, batch_tensors, positive_weights
+from facemtl.data import BalancedBatchSampler, augment, batch_tensors, class_priors, positive_weights
 from facemtl.losses import MultiTaskLoss, gaussian_interval_nll, gaussian_nll
 from facemtl.models import FaceMTL
 from facemtl.prepare import SOURCES, build_cache, utkface_split
@@ -151,6 +151,33 @@ def test_rare_attributes_weigh_more():
     cache["attributes"][:5, 1] = 1  # 5 of 100
     weights = positive_weights(cache, 0, power=0.5)
     assert torch.isclose(weights[0], torch.tensor(1.0)) and torch.isclose(weights[1], torch.tensor(19.0 ** 0.5))
+
+
+def test_logit_adjustment_uses_the_sampled_prior_and_favours_rare_classes():
+    cache = synthetic_cache()
+    cache["emotion_fer2013"][60:] = np.r_[np.zeros(22, int), np.repeat(np.arange(1, 7), 3)]  # class 0 common: 22 of 40
+    prior = class_priors(cache, 0, "emotion_fer2013", balance_power=0.5)
+    assert torch.isclose(prior.sum(), torch.tensor(1.0))
+    assert torch.isclose(prior[0] / prior[6], torch.tensor((22 / 3) ** 0.5))  # frequency^(1 - 0.5)
+    rows = np.flatnonzero(cache["source"] == 1)
+    images, labels, mask = batch_tensors(cache, rows)
+    logits = torch.zeros(len(rows), 7, requires_grad=True)  # a head that predicts uniformly
+    loss = MultiTaskLoss(("emotion_fer2013",), logit_adjustments={"emotion_fer2013": torch.log(prior)})
+    total, _ = loss({"emotion_fer2013": logits}, labels, mask)
+    total.backward()
+    plain = torch.zeros(len(rows), 7, requires_grad=True)
+    MultiTaskLoss(("emotion_fer2013",))({"emotion_fer2013": plain}, labels, mask)[0].backward()
+    assert logits.grad[:, 6].sum() < plain.grad[:, 6].sum()  # pushed harder towards the rare class
+    assert logits.grad[:, 0].sum() > plain.grad[:, 0].sum()  # and less towards the common one
+
+
+def test_squeeze_excitation_adds_a_gate_per_block():
+    plain, se = FaceMTL(width=0.25), FaceMTL(width=0.25, se=True)
+    gates = [m for m in se.modules() if type(m).__name__ == "SqueezeExcitation"]
+    blocks = [m for m in se.modules() if type(m).__name__ == "InvertedResidual"]
+    assert len(gates) == len(blocks) > 0
+    out = se(torch.rand(2, 3, 64, 64) * 255)
+    assert out["emotion"].shape == plain(torch.rand(2, 3, 64, 64) * 255)["emotion"].shape
 
 
 def test_temperature_scaling_undoes_overconfidence():
