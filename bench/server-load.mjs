@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-/* global setInterval, clearInterval */
+/* global setInterval, clearInterval, performance */
 /**
  * Load test of `facemtl serve` on loopback: throughput and p50/p99 latency at 1, 2 and 8 concurrent
  * clients posting a real photo, then a longer run sampling the server's resident memory (from its
- * own /metrics) to show it stays flat. Writes bench/results/server-load.md.
+ * own /metrics) to show it stays flat. Before the server starts, the same image goes through
+ * `FaceAnalyzer.analyze` in this process at 1 and 2 calls in flight, for the same time: the pipeline's
+ * own frames/s, which the server's req/s is compared with (issue 10: HTTP, multipart and JSON
+ * should cost at most 20%). Writes bench/results/server-load.md.
  *
- *   npm run build && node bench/server-load.mjs [--duration 20] [--soak 180] [--image path]
+ *   npm run build && node bench/server-load.mjs [--duration 20] [--soak 180] [--image path] [--resize 640x480]
  *
  * Bounded in time (3 × duration + soak seconds) and loopback only.
  */
@@ -13,21 +16,30 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import sharp from 'sharp';
 import { postImage, residentMemoryMiB, startServer } from './server-process.mjs';
 import { machineInfo } from '../dist/bench/machine.js';
+import { FaceAnalyzer } from '../dist/index.js';
 
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '20' },
     soak: { type: 'string', default: '180' },
     image: { type: 'string', default: 'node_modules/@vladmandic/face-api/demo/sample1.jpg' },
+    // e.g. 640x480: the image cropped and scaled to this size (a webcam-sized JPEG), quality 90
+    resize: { type: 'string' },
     concurrency: { type: 'string', default: '2' },
     out: { type: 'string', default: 'bench/results/server-load.md' },
   },
 });
 const duration = Number(args.duration);
 const soakSeconds = Number(args.soak);
-const image = readFileSync(args.image);
+const image = args.resize
+  ? await sharp(args.image)
+      .resize(...args.resize.split('x').map(Number), { fit: 'cover' })
+      .jpeg({ quality: 90 })
+      .toBuffer()
+  : readFileSync(args.image);
 
 function load(url, connections, seconds) {
   return autocannon({
@@ -40,6 +52,37 @@ function load(url, connections, seconds) {
     timeout: 60,
   });
 }
+
+/** `inFlight` loops of `analyze(image)` for `seconds`: calls per second and latency percentiles. */
+async function pipelineRate(analyzer, inFlight, seconds) {
+  const latencies = [];
+  const end = performance.now() + seconds * 1000;
+  const loop = async () => {
+    while (performance.now() < end) {
+      const start = performance.now();
+      await analyzer.analyze(image);
+      latencies.push(performance.now() - start);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, loop));
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return {
+    inFlight,
+    rps: latencies.length / ((performance.now() - started) / 1000),
+    p50: at(0.5),
+    p99: at(0.99),
+  };
+}
+
+// The pipeline alone, as the server builds it (default model, maxConcurrency = --concurrency).
+const analyzer = await FaceAnalyzer.create({ maxConcurrency: Number(args.concurrency) });
+for (let i = 0; i < 3; i++) await analyzer.analyze(image);
+const pipeline = [];
+for (const inFlight of [1, 2]) pipeline.push(await pipelineRate(analyzer, inFlight, duration));
+await analyzer.dispose();
+console.log(pipeline);
 
 const { child, url } = await startServer(['--concurrency', args.concurrency, '--queue', '64']);
 try {
@@ -83,13 +126,13 @@ try {
   const lines = [
     '# `facemtl serve` load test',
     '',
-    `Command: \`npm run build && node bench/server-load.mjs --duration ${duration} --soak ${soakSeconds}\``,
+    `Command: \`npm run build && node bench/server-load.mjs --duration ${duration} --soak ${soakSeconds} --image ${args.image}${args.resize ? ` --resize ${args.resize}` : ''}\``,
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, ${machine.os}, Node ${machine.node}, ` +
       `onnxruntime-node ${machine.onnxruntime_node}. Date: ${machine.date}.`,
     '',
     `Server: \`facemtl serve --concurrency ${args.concurrency} --queue 64\` (default model), on loopback. ` +
-      `Client: autocannon posting \`${args.image}\` (${image.length} bytes, ${warmFaces} faces found) as image/jpeg. ` +
+      `Client: autocannon posting \`${args.image}\`${args.resize ? ` scaled to ${args.resize}` : ''} (${image.length} bytes, ${warmFaces} faces found) as image/jpeg. ` +
       'Each request decodes the JPEG, detects and analyses every face.',
     '',
     `## Throughput and latency (${duration} s per row)`,
@@ -100,6 +143,18 @@ try {
       (r) =>
         `| ${r.connections} | ${r.requests} | ${fmt(r.rps, 2)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${fmt(r.load)} |`,
     ),
+    '',
+    '## Server vs the pipeline alone',
+    '',
+    `The same image through \`FaceAnalyzer.analyze\` in one process (no HTTP), ${duration} s at 1 and 2 calls in flight,`,
+    'just before the server started; the server at as many clients. Share: server req/s ÷ pipeline calls/s.',
+    '',
+    '| in flight | pipeline calls/s | p50 ms | p99 ms | server req/s | share | server p99 / p50 |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...pipeline.map((p) => {
+      const server = rows.find((r) => r.connections === p.inFlight);
+      return `| ${p.inFlight} | ${fmt(p.rps, 2)} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${fmt(server.rps, 2)} | ${fmt((100 * server.rps) / p.rps)}% | ${fmt(server.p99 / server.p50, 2)} |`;
+    }),
     '',
     `## Resident memory under load (2 clients, ${soakSeconds} s, ${soakResult.requests.total} requests)`,
     '',

@@ -13,6 +13,7 @@ import {
   detectionRegions,
   isCutByTileEdge,
   mergeRegionDetections,
+  needsRefinement,
   tileGrid,
 } from '../src/detect/regions.js';
 import { alignedCrops, toFace } from '../src/pipeline/face.js';
@@ -133,6 +134,27 @@ describe('code shared by the browser demo and the Node runtime', () => {
       detectRegion,
     );
     expect(calls).toEqual(['back@0,0']);
+  });
+
+  it('detectFaces with the front model refines only faces whose eyes are close together in its input', async () => {
+    const calls: string[] = [];
+    // 640 px wide: the whole-image pass scales by 128 / 640, so eyes 0.4·size apart are 0.08·size input pixels apart
+    const large = detection(50, 50, 250, 0.9); // eyes 20 input px apart: sharp enough
+    const small = detection(400, 300, 100, 0.8); // 8 px apart: looked at again close up
+    const detectRegion = async (region: { left: number; top: number }, model: string) => {
+      calls.push(`${model}@${region.left},${region.top}`);
+      return region.left === 0 && region.top === 0 ? [large, small] : [detection(405, 302, 96, 0.99)];
+    };
+    const faces = await detectFaces(
+      { width: 640, height: 480 },
+      { ...DEFAULT_DETECTION_SETTINGS, detector: 'front' },
+      detectRegion,
+    );
+    expect(calls).toEqual(['front@0,0', 'front@350,250']);
+    expect(faces.map((face) => face.box.x)).toEqual([50, 405]);
+    expect(needsRefinement(large, 'front', { width: 640, height: 480 })).toBe(false);
+    expect(needsRefinement(large, 'back', { width: 640, height: 480 })).toBe(true); // the back model always is
+    expect(needsRefinement(large, 'front', { width: 1280, height: 960 })).toBe(true); // half the scale: 10 px
   });
 
   it('detectFaces: when nothing is found, looks once more at the image inside a border', async () => {

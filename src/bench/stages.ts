@@ -10,7 +10,13 @@ import { sessionOptions } from '../attributes/model.js';
 import { decodeAttributes } from '../attributes/decode.js';
 import { BLAZEFACE_INPUT, BLAZEFACE_MODELS, letterbox, type DetectorModel } from '../detect/blazeface.js';
 import { blazefaceModelPath } from '../detect/detector.js';
-import { detectionRegions, refineRegion, regionDetections, tileGrid } from '../detect/regions.js';
+import {
+  detectionRegions,
+  needsRefinement,
+  refineRegion,
+  regionDetections,
+  tileGrid,
+} from '../detect/regions.js';
 import { letterboxTensor } from '../detect/resample.js';
 import { loadImage } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
@@ -61,7 +67,9 @@ export async function measureStages(
       tileGrid(detector, undefined, image.width, image.height),
     );
     const runs: Partial<Record<DetectorModel, number>> = { [first]: regions.length };
-    runs.front = (runs.front ?? 0) + faces; // one close-up refinement per face
+    // one close-up refinement per face that needs it (the unrefined detections decide, as in detectFaces)
+    const refinements = (await unrefined.detect(image)).filter((face) => needsRefinement(face, first, image));
+    if (refinements.length) runs.front = (runs.front ?? 0) + refinements.length;
     for (const model of Object.keys(runs) as DetectorModel[]) {
       sessions[model] = await ort.InferenceSession.create(blazefaceModelPath(model), sessionOptions(threads));
     }
@@ -103,7 +111,7 @@ export async function measureStages(
                   letterbox(region.width, region.height, BLAZEFACE_MODELS[first].inputSize),
                   scratch,
                 );
-              for (const face of detections) {
+              for (const face of refinements) {
                 const region = refineRegion(face, image);
                 letterboxTensor(image, region, refineBox(region), refineScratch);
               }

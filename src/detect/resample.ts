@@ -112,36 +112,74 @@ function blockMeans(
   const picks =
     k >= 4 ? [Math.floor(k / 4), Math.floor((3 * k) / 4)] : Array.from({ length: k }, (_, i) => i);
   const m = picks.length;
+  // Byte offsets of every sample point: columns × m along a row, rows × m down the image.
   const offsets = new Int32Array(columns * m);
   for (let column = 0; column < columns; column++) {
     for (let j = 0; j < m; j++)
       offsets[column * m + j] = (place.left + Math.min(column * k + picks[j], spanX - 1)) * 3;
   }
-  const scale = 1 / (m * m);
-  out.fill(0, 0, columns * rows * 3);
+  const rowStarts = new Int32Array(rows * m);
   for (let row = 0; row < rows; row++) {
-    const target = row * columns * 3;
-    for (const dy of picks) {
-      const source = (place.top + Math.min(row * k + dy, spanY - 1)) * width * 3;
-      for (let column = 0, x = 0; column < columns; column++) {
-        const t = target + column * 3;
-        let r = 0;
-        let g = 0;
-        let b = 0;
-        for (let j = 0; j < m; j++, x++) {
-          const p = source + offsets[x];
+    for (let j = 0; j < m; j++)
+      rowStarts[row * m + j] = (place.top + Math.min(row * k + picks[j], spanY - 1)) * width * 3;
+  }
+  // Sums of whole bytes are exact in any order; one rounding per output value.
+  const scale = 1 / (m * m);
+  if (m === 2) return blockMeans2x2(data, offsets, rowStarts, columns, rows, out);
+  let t = 0;
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++, t += 3) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let i = 0; i < m; i++) {
+        const source = rowStarts[row * m + i];
+        for (let j = 0; j < m; j++) {
+          const p = source + offsets[column * m + j];
           r += data[p];
           g += data[p + 1];
           b += data[p + 2];
         }
-        out[t] += r;
-        out[t + 1] += g;
-        out[t + 2] += b;
       }
+      if (m > 1) {
+        r = Math.round(r * scale);
+        g = Math.round(g * scale);
+        b = Math.round(b * scale);
+      }
+      out[t] = r;
+      out[t + 1] = g;
+      out[t + 2] = b;
     }
   }
-  if (m > 1) for (let i = 0; i < columns * rows * 3; i++) out[i] = Math.round(out[i] * scale);
 }
+
+/** `blockMeans` for 2×2 sample points (k = 2 and every k ≥ 4: the common case), unrolled. */
+function blockMeans2x2(
+  data: Uint8Array,
+  offsets: Int32Array,
+  rowStarts: Int32Array,
+  columns: number,
+  rows: number,
+  out: Float32Array,
+): void {
+  let t = 0;
+  for (let row = 0; row < rows; row++) {
+    const top = rowStarts[row * 2];
+    const bottom = rowStarts[row * 2 + 1];
+    for (let column = 0; column < columns; column++, t += 3) {
+      const a = top + offsets[column * 2];
+      const b = top + offsets[column * 2 + 1];
+      const c = bottom + offsets[column * 2];
+      const d = bottom + offsets[column * 2 + 1];
+      out[t] = Math.round((data[a] + data[b] + data[c] + data[d]) * 0.25);
+      out[t + 1] = Math.round((data[a + 1] + data[b + 1] + data[c + 1] + data[d + 1]) * 0.25);
+      out[t + 2] = Math.round((data[a + 2] + data[b + 2] + data[c + 2] + data[d + 2]) * 0.25);
+    }
+  }
+}
+
+/** A byte (0–255) as the detector's input value in [-1, 1], looked up rather than divided. */
+const INPUT_VALUE = Float32Array.from({ length: 256 }, (_, byte) => byte / 127.5 - 1);
 
 /**
  * Writes the letterboxed `region` of `image` into `out` (inputSize² × 3 floats, NHWC, [-1, 1];
@@ -195,29 +233,39 @@ export function letterboxTensor(
       temp[t + 2] = toByte(b);
     }
   }
-  // Vertical pass: into the tensor, rounded to bytes (an 8-bit resize) then scaled to [-1, 1].
+  // Vertical pass: a row of sums at a time (the taps in the same order, so the same doubles),
+  // rounded to bytes (an 8-bit resize), then the byte's input value.
+  scratch.sums = ensureDoubles(scratch.sums, rowLength);
+  const sums = scratch.sums;
   for (let j = 0; j < place.height; j++) {
     const n = vertical.count[j];
     const w0 = j * vertical.stride;
-    const firstRow = vertical.first[j];
-    const target = ((place.y + j) * box.inputSize + place.x) * 3;
-    for (let c = 0; c < rowLength; c++) {
-      let sum = 0;
-      for (let t = 0; t < n; t++) sum += temp[(firstRow + t) * rowLength + c] * vertical.weights[w0 + t];
-      out[target + c] = toByte(sum) / 127.5 - 1;
+    sums.fill(0, 0, rowLength);
+    for (let t = 0; t < n; t++) {
+      const weight = vertical.weights[w0 + t];
+      const from = (vertical.first[j] + t) * rowLength;
+      for (let c = 0; c < rowLength; c++) sums[c] += temp[from + c] * weight;
     }
+    const target = ((place.y + j) * box.inputSize + place.x) * 3;
+    for (let c = 0; c < rowLength; c++) out[target + c] = INPUT_VALUE[toByte(sums[c])];
   }
   return scratch;
 }
 
-const toByte = (value: number) => (value <= 0 ? 0 : value >= 255 ? 255 : Math.round(value));
+// Math.round(value) for the values left after the clamps (0 < value < 255), without the call.
+const toByte = (value: number) => (value <= 0 ? 0 : value >= 255 ? 255 : (value + 0.5) | 0);
 
 /** Buffers reused between calls (grown when a call needs more). */
 export interface ResampleScratch {
   shrunk?: Float32Array;
   rows?: Float32Array;
+  sums?: Float64Array;
 }
 
 function ensure(buffer: Float32Array | undefined, length: number): Float32Array {
   return buffer && buffer.length >= length ? buffer : new Float32Array(length);
+}
+
+function ensureDoubles(buffer: Float64Array | undefined, length: number): Float64Array {
+  return buffer && buffer.length >= length ? buffer : new Float64Array(length);
 }

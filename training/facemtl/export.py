@@ -113,6 +113,9 @@ def main(argv=None) -> None:
     model = load_checkpoint(args.checkpoint)
     size = model.config["input_size"]
     cache = load_cache(args.cache)
+    if cache["meta"]["size"] != size:
+        raise SystemExit(f"{args.cache} holds {cache['meta']['size']} px crops, the model takes {size} px: "
+                         f"pass --cache with a cache prepared at --size {size}")
     if not args.no_calibration:
         calibrate(model, cache)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -132,27 +135,29 @@ def main(argv=None) -> None:
         ops = executed_ops(optimized)
     print(f"{int8}: {int8.stat().st_size / 1e6:.2f} MB, max |ORT − fake-quant PyTorch| {parity(qmodel, int8, check)}")
     print(f"ops ONNX Runtime runs for the INT8 model: {dict(ops)}")
-    if "attributes" in model.tasks and not args.name:
-        write_thresholds(qmodel, cache, args.out / "facemtl.json")
+    if not args.name:
+        write_contract(qmodel, model.tasks, size, cache, args.out / "facemtl.json")
 
 
-def write_thresholds(model, cache: dict, contract_path: Path) -> None:
-    """Choose each binary attribute's decision threshold on the validation split (the INT8 model's
-    fake-quant twin) and store them in the contract next to the model files."""
-    rows = np.flatnonzero((cache["split"] == 1) & (cache["mask"][:, TASK_INDEX["attributes"]] > 0))
-    if len(rows) == 0:
-        print("no validation rows with attribute labels: thresholds left as they are")
-        return
-    probabilities = predict_rows(model, cache, rows)["attributes"]
-    thresholds = choose_thresholds(probabilities, cache["attributes"][rows] > 0.5)
+def write_contract(model, tasks: tuple[str, ...], size: int, cache: dict, contract_path: Path) -> None:
+    """Store the model's input size in the contract next to the model files and, with an attributes
+    head, each binary attribute's decision threshold chosen on the validation split (the INT8
+    model's fake-quant twin)."""
     contract = json.loads(contract_path.read_text()) if contract_path.exists() else json.loads(json.dumps(CONTRACT))
-    contract["outputs"]["attributes"]["thresholds"] = thresholds
+    contract["input"]["size"] = size
+    rows = np.flatnonzero((cache["split"] == 1) & (cache["mask"][:, TASK_INDEX["attributes"]] > 0))
+    if "attributes" not in tasks or len(rows) == 0:
+        print("no attributes head or no validation rows with attribute labels: thresholds left as they are")
+    else:
+        probabilities = predict_rows(model, cache, rows)["attributes"]
+        contract["outputs"]["attributes"]["thresholds"] = choose_thresholds(probabilities, cache["attributes"][rows] > 0.5)
+        labels = contract["outputs"]["attributes"]["labels"]
+        print(f"thresholds on {len(rows)} validation faces: {dict(zip(labels, contract['outputs']['attributes']['thresholds']))}")
     text = json.dumps(contract, indent=2)
     # short number lists on one line, as the file is written by hand (and as prettier keeps them)
     text = re.sub(r"\[\s+([-0-9.e,\s]+?)\s+\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
     contract_path.write_text(text + "\n")
-    labels = contract["outputs"]["attributes"]["labels"]
-    print(f"thresholds on {len(rows)} validation faces: {dict(zip(labels, thresholds))} → {contract_path}")
+    print(f"input size {size} px → {contract_path}")
 
 
 if __name__ == "__main__":
