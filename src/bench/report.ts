@@ -200,10 +200,12 @@ export function benchMarkdown(report: BenchReport): string {
     'Other benchmarks write their tables to `bench/results/`: [peers.md](results/peers.md) (the peer',
     'libraries, `bench/peers/run.mjs`), [video.md](results/video.md) (`bench/video.mjs`: `facemtl video`',
     'frames/s per detector and `--detect-every`, and what fewer model runs cost in ID switches and labels),',
-    '[server-load.md](results/server-load.md) (`bench/server-load.mjs`), [server-attack.md](results/server-attack.md)',
-    '(`bench/server-attack.mjs`), [web.md](results/web.md)',
-    '(`bench/web-frame.mjs`). `npm run bench:all` regenerates this file and all of them (about 15',
-    'minutes on 2 cores; the peers need `../shared/data`).',
+    '[server-load.md](results/server-load.md) and [server-load-640.md](results/server-load-640.md)',
+    '(`bench/server-load.mjs`: the server next to the pipeline alone), [server-attack.md](results/server-attack.md)',
+    '(`bench/server-attack.mjs`), [web.md](results/web.md) (`bench/web-frame.mjs`),',
+    '[refine-eyes.md](results/refine-eyes.md) (`bench/refine-eyes.mjs`: what the close-up refinement does to',
+    'the eyes, per face size). `npm run bench:all` regenerates this file and all of them (about 20',
+    'minutes on 2 cores; the peers need `../shared/data`, refine-eyes CelebA).',
   );
   return out.join('\n') + '\n';
 }
