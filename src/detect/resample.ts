@@ -84,9 +84,14 @@ function taps(sourceSize: number, targetSize: number, scale = sourceSize / targe
       weights[i * stride + n] = weight;
       total += weight;
     }
-    first[i] = low;
-    for (let k = 0; k < n; k++) weights[i * stride + k] /= total;
-    count[i] = n;
+    // Taps of weight 0 at either end (a whole-number scale puts the bilinear taps on pixel
+    // centres) add nothing to a sum: drop them, the result stays the same to the bit.
+    let skip = 0;
+    while (skip < n - 1 && weights[i * stride + skip] === 0) skip++;
+    while (n - 1 > skip && weights[i * stride + n - 1] === 0) n--;
+    first[i] = low + skip;
+    for (let k = skip; k < n; k++) weights[i * stride + k - skip] = weights[i * stride + k] / total;
+    count[i] = n - skip;
   }
   return { first, count, weights, stride };
 }
