@@ -206,6 +206,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     command: options.command ?? 'facemtl bench',
     settings: { budget_ms: timing.budgetMs!, warmup: timing.warmup!, threads_all: all },
     model_bytes: modelBytes,
+    input_size: contract.input.size,
     attribute,
     detector,
     pipeline,

@@ -44,6 +44,8 @@ export interface BenchReport {
   command: string;
   settings: { budget_ms: number; warmup: number; threads_all: number };
   model_bytes: Record<string, number>;
+  /** Side of the attribute model's square input crop, in pixels (the contract's `input.size`). */
+  input_size: number;
   attribute: AttributeCell[];
   detector: DetectorCell[];
   pipeline: PipelineCell[];
@@ -74,7 +76,7 @@ export function benchMarkdown(report: BenchReport): string {
       (machine.load_average > machine.cores / 2 ? ' (a busy machine: absolute times are pessimistic)' : ''),
     `- timing: ${report.settings.warmup} warm-up calls, then repeats for about ${report.settings.budget_ms} ms per cell (median)`,
     '',
-    '## Attribute model (per face crop, 64×64)',
+    `## Attribute model (per face crop, ${report.input_size}×${report.input_size})`,
     '',
     'Model sizes: ' +
       Object.entries(report.model_bytes)
@@ -194,7 +196,7 @@ export function benchMarkdown(report: BenchReport): string {
     '',
     "Frames: the faces the detector finds first in `@vladmandic/face-api`'s `demo/sample1-6.jpg`,",
     'composed with sharp into a 640×480 frame of one face (framed like a webcam) and one of five',
-    'faces (200 px tiles on gray). Attribute-model inputs are random 64×64 crops (speed does not',
+    `faces (200 px tiles on gray). Attribute-model inputs are random ${report.input_size}×${report.input_size} crops (speed does not`,
     'depend on the content).',
     '',
     'Other benchmarks write their tables to `bench/results/`: [peers.md](results/peers.md) (the peer',

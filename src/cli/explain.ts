@@ -32,7 +32,12 @@ export function register(program: Command): void {
     .argument('<image>', 'image file')
     .option('--out <dir>', 'folder for the PNGs (<image>-face<N>-<head>.png)', 'explain')
     .option('--json', 'print the faces, labels, scores and written files as JSON')
-    .option('--patch <px>', 'side of the hidden square, in 64 px crop pixels', integer('--patch', 2), 16)
+    .option(
+      '--patch <px>',
+      'side of the hidden square, in pixels of the model input crop',
+      integer('--patch', 2),
+      16,
+    )
     .option('--stride <px>', 'step between squares, in crop pixels', integer('--stride', 1), 2)
     .option(
       '--max-faces <n>',
