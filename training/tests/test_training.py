@@ -1,6 +1,7 @@
 import numpy as np
 import torch
 
+from facemtl.crop import INPUT_SIZE
 from facemtl.data import BalancedBatchSampler, augment, batch_tensors, class_priors, positive_weights
 from facemtl.losses import MultiTaskLoss, gaussian_interval_nll, gaussian_nll
 from facemtl.models import FaceMTL
@@ -89,7 +90,7 @@ def test_augment_keeps_range_and_shape():
 def test_split_is_stratified_and_seeded(tmp_path):
     make_utkface(tmp_path)
     cache = build_cache(tmp_path / "UTKFace", None, None, seed=5, log=lambda *a: None)
-    assert cache["images"].shape == (4, 64, 64, 3)
+    assert cache["images"].shape == (4, INPUT_SIZE, INPUT_SIZE, 3)  # the contract's size by default
     assert cache["mask"][:, :3].all() and not cache["mask"][:, 3:].any()
 
     class S:
