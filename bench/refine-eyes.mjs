@@ -8,7 +8,7 @@
  * warped so that the eyes land on the same two points (the contract's `datasetEyes.celeba`; the
  * per-image scatter of the true landmarks around them is a few pixels, which sets the floor of
  * the error below). Each image is scaled and placed on a gray 640×480 frame, like a webcam
- * frame, at two sizes; the error of an eye is its distance to the true point over the true eye
+ * frame, at five sizes (`SIZES`); the error of an eye is its distance to the true point over the true eye
  * distance (normalised mean error, NME).
  *
  *   npm run build && node bench/refine-eyes.mjs [--celeba ../data/celeba] [--images 300]
@@ -105,7 +105,7 @@ for (const { scale, fill } of SIZES) {
   for (const name of names)
     frames.push(await webcamFrame(join(args.celeba, 'img_align_celeba', name), scale, fill));
   const results = SETTINGS.map(() => ({ errors: [], found: 0, ms: [] }));
-  for (const [index] of SETTINGS.entries()) await detectors[index].detect(frames[0].image); // warm-up
+  for (const detector of detectors) await detector.detect(frames[0].image); // warm-up
   // The settings in alternation, frame by frame: a busy machine slows them all alike.
   for (const { image, eyes } of frames) {
     for (const [index, detector] of detectors.entries()) {

@@ -166,7 +166,7 @@ def main(argv=None) -> None:
         summary = train(cfg, resume=True, log=lambda *a, **k: print(*a, **k, flush=True))
         # the run's own cache (the 80 px run has another), loaded for scoring and let go at once:
         # a process holding a second multi-GB cache while the next run trains measured 3× slower
-        results[name] = {**test_metrics(Path(cfg.out) / "best.pt", load_cache(cfg.cache)),
+        results[name] = {**test_metrics(Path(cfg.out) / "best.pt", load_cache(cfg.cache, cfg.input_size)),
                          "train_minutes": sum(r["seconds"] for r in summary["history"]) / 60}
         # Keep the table in the order of EXPERIMENTS, whichever runs were redone.
         results_file.write_text(json.dumps(results, indent=2))

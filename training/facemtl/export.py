@@ -112,10 +112,7 @@ def main(argv=None) -> None:
 
     model = load_checkpoint(args.checkpoint)
     size = model.config["input_size"]
-    cache = load_cache(args.cache)
-    if cache["meta"]["size"] != size:
-        raise SystemExit(f"{args.cache} holds {cache['meta']['size']} px crops, the model takes {size} px: "
-                         f"pass --cache with a cache prepared at --size {size}")
+    cache = load_cache(args.cache, size)
     if not args.no_calibration:
         calibrate(model, cache)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -202,12 +202,16 @@ def build_cache(utkface: Path | None, ferplus: Path | None, fer_labels: Path | N
     return cache
 
 
-def load_cache(path: str | Path) -> dict:
+def load_cache(path: str | Path, size: int | None = None) -> dict:
+    """The cache's arrays; with ``size``, refused unless its crops are that many pixels (the model's input)."""
     with np.load(path, allow_pickle=False) as data:
         cache = {k: data[k] for k in data.files}
     cache["meta"] = json.loads(str(cache["meta"]))
     if cache["meta"]["version"] != CACHE_VERSION:
         raise SystemExit(f"{path}: cache version {cache['meta']['version']}, expected {CACHE_VERSION}: run prepare again")
+    if size is not None and cache["meta"]["size"] != size:
+        raise SystemExit(f"{path} holds {cache['meta']['size']} px crops, the model takes {size} px: "
+                         f"use a cache prepared with --size {size} (or another input_size)")
     return cache
 
 

@@ -166,10 +166,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
-    cache = load_cache(cfg.cache)
-    if cache["meta"]["size"] != cfg.input_size:
-        raise SystemExit(f"{cfg.cache} holds {cache['meta']['size']} px crops, the config trains at input_size "
-                         f"{cfg.input_size}: prepare a cache with --size {cfg.input_size} or change input_size")
+    cache = load_cache(cfg.cache, cfg.input_size)
     model, criterion = build(cfg, cache)
     if cfg.init_from and not (resume and (out / "last.pt").exists()):
         copied = init_from_onnx(model, cfg.init_from, cache)

@@ -1,11 +1,12 @@
 import numpy as np
+import pytest
 import torch
 
 from facemtl.crop import INPUT_SIZE
 from facemtl.data import BalancedBatchSampler, augment, batch_tensors, class_priors, positive_weights
 from facemtl.losses import MultiTaskLoss, gaussian_interval_nll, gaussian_nll
 from facemtl.models import FaceMTL
-from facemtl.prepare import SOURCES, build_cache, utkface_split
+from facemtl.prepare import SOURCES, build_cache, load_cache, utkface_split
 from facemtl.tasks import TASKS
 from fixtures import UTK_GOOD, make_celeba, make_fairface, make_posed, make_utkface
 
@@ -91,6 +92,12 @@ def test_split_is_stratified_and_seeded(tmp_path):
     make_utkface(tmp_path)
     cache = build_cache(tmp_path / "UTKFace", None, None, seed=5, log=lambda *a: None)
     assert cache["images"].shape == (4, INPUT_SIZE, INPUT_SIZE, 3)  # the contract's size by default
+    # a cache of other-sized crops is refused with one line naming both sizes
+    path = tmp_path / "cache.npz"
+    np.savez(path, **cache)
+    assert load_cache(path, INPUT_SIZE)["images"].shape[1] == INPUT_SIZE
+    with pytest.raises(SystemExit, match=f"holds {INPUT_SIZE} px crops, the model takes {INPUT_SIZE + 16} px"):
+        load_cache(path, INPUT_SIZE + 16)
     assert cache["mask"][:, :3].all() and not cache["mask"][:, 3:].any()
 
     class S:
