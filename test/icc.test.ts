@@ -19,6 +19,23 @@ async function taggedJpeg(profile: 'srgb' | 'p3'): Promise<Buffer> {
     .toBuffer();
 }
 
+/** A minimal ICC v2 profile: the header's colour space and one `desc` tag with `description`. */
+function profileWith(description: string, colourSpace = 'RGB '): Uint8Array {
+  const tagOffset = 128 + 4 + 12;
+  const profile = new Uint8Array(tagOffset + 12 + description.length + 1);
+  const view = new DataView(profile.buffer);
+  view.setUint32(0, profile.length);
+  profile.set(Buffer.from(colourSpace.padEnd(4), 'latin1'), 16);
+  view.setUint32(128, 1); // one tag
+  profile.set(Buffer.from('desc', 'latin1'), 132);
+  view.setUint32(136, tagOffset);
+  view.setUint32(140, profile.length - tagOffset);
+  profile.set(Buffer.from('desc', 'latin1'), tagOffset);
+  view.setUint32(tagOffset + 8, description.length + 1);
+  profile.set(Buffer.from(description, 'latin1'), tagOffset + 12);
+  return profile;
+}
+
 async function profileOf(bytes: Buffer): Promise<Buffer> {
   const { icc } = await sharp(bytes).metadata();
   if (!icc) throw new Error('no embedded profile');
@@ -41,6 +58,13 @@ describe('ICC profiles', () => {
     const displayP3 = await profileOf(await taggedJpeg('p3'));
     expect(iccDescription(displayP3)).toBe('sP3C');
     expect(isSrgbProfile(displayP3)).toBe(false);
+  });
+
+  it('goes by the description of an RGB profile: sRGB yes, linear sRGB, Adobe RGB or grey no', () => {
+    expect(isSrgbProfile(profileWith('sRGB IEC61966-2.1'))).toBe(true);
+    expect(isSrgbProfile(profileWith('Linear sRGB'))).toBe(false);
+    expect(isSrgbProfile(profileWith('Adobe RGB (1998)'))).toBe(false);
+    expect(isSrgbProfile(profileWith('sRGB', 'GRAY'))).toBe(false);
   });
 
   it('says no, without throwing, to truncated or garbled profiles', async () => {

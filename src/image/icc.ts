@@ -45,10 +45,14 @@ export function iccDescription(profile: Uint8Array): string | null {
   return null;
 }
 
-/** Whether an embedded profile describes sRGB (so the pixels already are sRGB). */
+/**
+ * Whether an embedded profile describes sRGB (so the pixels already are sRGB): an RGB profile whose
+ * description names sRGB, and not its linear-light variant.
+ */
 export function isSrgbProfile(profile: Uint8Array): boolean {
   const colourSpace = profile.length >= 20 ? ascii(profile, 16, 4) : '';
-  return colourSpace === 'RGB ' && /sRGB/.test(iccDescription(profile) ?? '');
+  const description = iccDescription(profile) ?? '';
+  return colourSpace === 'RGB ' && /sRGB/.test(description) && !/linear/i.test(description);
 }
 
 function ascii(bytes: Uint8Array, start: number, length: number): string {
