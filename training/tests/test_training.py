@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -6,8 +8,9 @@ from facemtl.crop import INPUT_SIZE
 from facemtl.data import BalancedBatchSampler, augment, batch_tensors, class_priors, positive_weights
 from facemtl.losses import MultiTaskLoss, gaussian_interval_nll, gaussian_nll
 from facemtl.models import FaceMTL
-from facemtl.prepare import SOURCES, build_cache, load_cache, utkface_split
+from facemtl.prepare import CACHE_VERSION, SOURCES, build_cache, load_cache, utkface_split
 from facemtl.tasks import TASKS
+from facemtl.train import TrainConfig, train
 from fixtures import UTK_GOOD, make_celeba, make_fairface, make_posed, make_utkface
 
 
@@ -234,3 +237,17 @@ def test_detector_eye_crops_keep_their_images_split_and_can_be_left_out(tmp_path
     assert not detector[drawn].any() and len(set(drawn.tolist())) == 4
     drawn = np.concatenate(list(BalancedBatchSampler(cache, 0, 4, 50, {"utkface": 1.0})))
     assert detector[drawn].any()
+
+
+def test_stop_after_ends_the_process_early_and_resume_finishes_the_run(tmp_path):
+    cache = synthetic_cache()
+    cache["meta"] = np.array(json.dumps({"version": CACHE_VERSION, "size": 64}))
+    path = tmp_path / "cache.npz"
+    np.savez(path, **cache)
+    cfg = TrainConfig(out=str(tmp_path / "run"), cache=str(path), width=0.25, epochs=3, steps_per_epoch=2,
+                      batch_size=8, warmup_steps=1, val_limit=20)
+    quiet = lambda *a, **k: None  # noqa: E731
+    first = train(cfg, log=quiet, stop_after=2)
+    assert [row["epoch"] for row in first["history"]] == [1, 2]
+    resumed = train(cfg, resume=True, log=quiet, stop_after=2)
+    assert [row["epoch"] for row in resumed["history"]] == [1, 2, 3]
