@@ -247,8 +247,8 @@ def main(argv=None) -> None:
     parser.add_argument("--config", help="JSON file of TrainConfig fields")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    # A process that has trained for ~40 minutes runs at half speed on the 2-core box (measured on
-    # v5: 250-290 s an epoch after a start, 450-630 s later); a fresh one with --resume is fast again.
+    # A long-lived training process has slowed to half speed on the 2-core box (v5: 240-290 s an
+    # epoch after a start, 450-630 s later); a fresh one with --resume was fast again (training/README.md).
     parser.add_argument("--stop-after", type=int, default=0, metavar="N",
                         help="stop after N epochs in this process (resume in a fresh one)")
     args = parser.parse_args(argv)
