@@ -39,6 +39,7 @@ describe('code shared by the browser demo and the Node runtime', () => {
       'src/pipeline/face.ts',
       'src/detect/blazeface.ts',
       'src/detect/resample.ts',
+      'src/detect/resample-wasm.ts',
       'src/attributes/crop.ts',
       'src/attributes/decode.ts',
       'src/attributes/binary.ts',
