@@ -35,24 +35,32 @@ export function alignCrop(
   const { data, width, height } = image;
   const plane = size * size;
   const out = new Float32Array(3 * plane);
+  // The rotation's terms along a row, computed once per column (the same doubles as inline).
+  const columnX = new Float64Array(size);
+  const columnY = new Float64Array(size);
+  for (let u = 0; u < size; u++) {
+    const qx = u + 0.5 - geometry.eyeCenter[0] * size;
+    columnX[u] = cos * qx;
+    columnY[u] = sin * qx;
+  }
+  const lastX = width - 1;
+  const lastY = height - 1;
   for (let v = 0; v < size; v++) {
     const qy = v + 0.5 - geometry.eyeCenter[1] * size;
-    for (let u = 0; u < size; u++) {
-      const qx = u + 0.5 - geometry.eyeCenter[0] * size;
+    const rowX = sin * qy;
+    const rowY = cos * qy;
+    for (let u = 0, target = v * size; u < size; u++, target++) {
       // Source position in index space (pixel centres at integers), clamped to the edge pixels.
-      const x = clamp(centreX + cos * qx - sin * qy - 0.5, 0, width - 1);
-      const y = clamp(centreY + sin * qx + cos * qy - 0.5, 0, height - 1);
-      const x0 = Math.floor(x);
-      const y0 = Math.floor(y);
-      const x1 = Math.min(x0 + 1, width - 1);
-      const y1 = Math.min(y0 + 1, height - 1);
+      const x = clamp(centreX + columnX[u] - rowX - 0.5, 0, lastX);
+      const y = clamp(centreY + columnY[u] + rowY - 0.5, 0, lastY);
+      const x0 = x | 0; // x >= 0: truncation is floor
+      const y0 = y | 0;
       const fx = x - x0;
       const fy = y - y0;
       const i00 = (y0 * width + x0) * 3;
-      const i01 = (y0 * width + x1) * 3;
-      const i10 = (y1 * width + x0) * 3;
-      const i11 = (y1 * width + x1) * 3;
-      const target = v * size + u;
+      const i01 = x0 < lastX ? i00 + 3 : i00;
+      const i10 = y0 < lastY ? i00 + width * 3 : i00;
+      const i11 = i10 + (i01 - i00);
       for (let channel = 0; channel < 3; channel++) {
         const top = data[i00 + channel] * (1 - fx) + data[i01 + channel] * fx;
         const bottom = data[i10 + channel] * (1 - fx) + data[i11 + channel] * fx;
