@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-/* global performance, OffscreenCanvas, ImageData, resample */
+/* global performance, OffscreenCanvas, ImageData, resample, window */
 /**
  * The detector-input resize in headless Chromium, per call: a canvas (drawImage + getImageData, what
  * the demo did before) vs the shared in-process `letterboxTensor` (src/detect/resample.ts, what it
- * does now, like Node's fast path), on a 640×480 webcam-sized frame. Both in one page, interleaved.
- * Writes bench/results/web-resize.md.
+ * does now, like Node), its filter passes in JavaScript and in WebAssembly SIMD (the default), on a
+ * 640×480 webcam-sized frame. All in one page, interleaved. Writes bench/results/web-resize.md.
  *
  *   npm run build && node bench/web-resize.mjs
  */
@@ -12,16 +12,23 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { chromium } from 'playwright-core';
 import { CHROMIUM } from './web-browser.mjs';
-const code =
-  readFileSync('dist/detect/resample.js', 'utf8')
-    .replace(/^export /gm, '')
-    .replace(/^\/\/# sourceMappingURL.*$/m, '') + '\nwindow.resample = { letterboxTensor };';
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   args: ['--headless', '--no-sandbox', '--disable-gpu'],
 });
 const page = await browser.newPage();
-await page.addScriptTag({ content: code });
+// The built modules (dist/), served from a made-up origin, imported as the demo's bundle imports them.
+const ORIGIN = 'http://bench.invalid';
+await page.route(`${ORIGIN}/**`, (route) => {
+  const path = new URL(route.request().url()).pathname;
+  if (path === '/')
+    return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>bench</title>' });
+  return route.fulfill({ contentType: 'text/javascript', body: readFileSync(`dist${path}`) });
+});
+await page.goto(`${ORIGIN}/`);
+await page.evaluate(async () => {
+  window.resample = await import('/detect/resample.js');
+});
 const result = await page.evaluate(async () => {
   const W = 640,
     H = 480;
@@ -93,6 +100,7 @@ const result = await page.evaluate(async () => {
     sctx.getImageData(0, 0, 1, 1);
     puts.push(performance.now() - s);
   }
+  rows.push(`engine available in this browser: ${resample.availableResampleEngine()}`);
   rows.push(
     `putImageData of the 640×480 frame (once per frame, canvas path only): ${puts
       .slice(10)
@@ -102,19 +110,23 @@ const result = await page.evaluate(async () => {
   for (const [name, region, size] of cases) {
     const box = lb(region.width, region.height, size);
     const out = new Float32Array(size * size * 3);
-    const scratch = {};
-    const t = { canvas: [], shared: [] };
+    const js = { engine: 'js' };
+    const wasm = { engine: 'wasm' };
+    const t = { canvas: [], js: [], wasm: [] };
     for (let i = 0; i < 60; i++) {
       let s = performance.now();
       canvasWay(region, box);
       t.canvas.push(performance.now() - s);
       s = performance.now();
-      resample.letterboxTensor(image, region, box, out, scratch);
-      t.shared.push(performance.now() - s);
+      resample.letterboxTensor(image, region, box, out, js);
+      t.js.push(performance.now() - s);
+      s = performance.now();
+      resample.letterboxTensor(image, region, box, out, wasm);
+      t.wasm.push(performance.now() - s);
     }
     const med = (a) => a.slice(10).sort((x, y) => x - y)[Math.floor((a.length - 10) / 2)];
     rows.push(
-      `${name}: canvas ${med(t.canvas).toFixed(2)} ms, shared letterboxTensor ${med(t.shared).toFixed(2)} ms (median of 50 after 10 warm-up)`,
+      `${name}: canvas ${med(t.canvas).toFixed(2)} ms, shared letterboxTensor ${med(t.js).toFixed(2)} ms with JavaScript passes, ${med(t.wasm).toFixed(2)} ms with WebAssembly SIMD (median of 50 after 10 warm-up)`,
     );
   }
   return rows;
@@ -126,11 +138,11 @@ const lines = [
   '',
   'Command: `npm run build && node bench/web-resize.mjs`',
   '',
-  `Headless Chromium ${version} (\`--disable-gpu\`: Skia on the CPU). 1-min load average at the end: ${loadavg()[0].toFixed(1)} (2 cores shared with model training: absolute times are pessimistic, compare within the table).`,
+  `Headless Chromium ${version} (\`--disable-gpu\`: Skia on the CPU), ${new Date().toISOString()}. 1-min load average at the end: ${loadavg()[0].toFixed(1)} (above 1, other work shared the 2 cores: absolute times are pessimistic, compare within a line).`,
   '',
   ...result.map((row) => `- ${row}`),
   '',
-  'canvas = drawImage of the region into the square input (imageSmoothingQuality high) + getImageData + RGBA → [-1, 1]; shared = `letterboxTensor` into a reused Float32Array.',
+  'canvas = drawImage of the region into the square input (imageSmoothingQuality high) + getImageData + RGBA → [-1, 1]; shared = `letterboxTensor` into a reused Float32Array (its `engine` option: the same values to the bit).',
   '',
 ];
 writeFileSync('bench/results/web-resize.md', lines.join('\n'));
