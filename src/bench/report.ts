@@ -206,7 +206,9 @@ export function benchMarkdown(report: BenchReport): string {
     '(`bench/server-load.mjs`: the server next to the pipeline alone), [server-attack.md](results/server-attack.md)',
     '(`bench/server-attack.mjs`), [web.md](results/web.md) (`bench/web-frame.mjs`),',
     '[refine-eyes.md](results/refine-eyes.md) (`bench/refine-eyes.mjs`: what the close-up refinement does to',
-    'the eyes, per face size). `npm run bench:all` regenerates this file and all of them (about 20',
+    'the eyes, per face size), [photo-decode.md](results/photo-decode.md) (`bench/photo-decode.mjs`: photos',
+    'from bytes, the sRGB shortcut), [resample.md](results/resample.md) (`bench/resample.mjs`: the detector-input',
+    "resample's JavaScript and WebAssembly passes). `npm run bench:all` regenerates this file and all of them (about 20",
     'minutes on 2 cores; the peers need `../shared/data`, refine-eyes CelebA).',
   );
   return out.join('\n') + '\n';

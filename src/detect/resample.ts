@@ -134,6 +134,7 @@ function blockMeans(
   // Sums of whole bytes are exact in any order; one rounding per output value.
   const scale = 1 / (m * m);
   if (m === 2) return blockMeans2x2(data, offsets, rowStarts, columns, rows, out);
+  if (m === 3) return blockMeans3x3(data, offsets, rowStarts, columns, rows, out);
   let t = 0;
   for (let row = 0; row < rows; row++) {
     for (let column = 0; column < columns; column++, t += 3) {
@@ -182,6 +183,45 @@ function blockMeans2x2(
       out[t] = (data[a] + data[b] + data[c] + data[d] + 2) >> 2;
       out[t + 1] = (data[a + 1] + data[b + 1] + data[c + 1] + data[d + 1] + 2) >> 2;
       out[t + 2] = (data[a + 2] + data[b + 2] + data[c + 2] + data[d + 2] + 2) >> 2;
+    }
+  }
+}
+
+/** `blockMeans` for 3×3 blocks (k = 3: a photo's tiles, 960 → 256), unrolled; the same rounding. */
+function blockMeans3x3(
+  data: Uint8Array,
+  offsets: Int32Array,
+  rowStarts: Int32Array,
+  columns: number,
+  rows: number,
+  out: Float32Array,
+): void {
+  const scale = 1 / 9;
+  let t = 0;
+  for (let row = 0; row < rows; row++) {
+    const r0 = rowStarts[row * 3];
+    const r1 = rowStarts[row * 3 + 1];
+    const r2 = rowStarts[row * 3 + 2];
+    for (let column = 0; column < columns; column++, t += 3) {
+      const o0 = offsets[column * 3];
+      const o1 = offsets[column * 3 + 1];
+      const o2 = offsets[column * 3 + 2];
+      for (let channel = 0; channel < 3; channel++) {
+        const a = r0 + channel;
+        const b = r1 + channel;
+        const c = r2 + channel;
+        const sum =
+          data[a + o0] +
+          data[a + o1] +
+          data[a + o2] +
+          data[b + o0] +
+          data[b + o1] +
+          data[b + o2] +
+          data[c + o0] +
+          data[c + o1] +
+          data[c + o2];
+        out[t + channel] = Math.round(sum * scale);
+      }
     }
   }
 }
