@@ -196,7 +196,14 @@ describe('facemtl eval (CLI)', () => {
     const blank = { create: { width: 320, height: 240, channels: 3 as const, background: '#777' } };
     writeFileSync(join(classes, 'confused', 'blank.png'), await sharp(blank).png().toBuffer());
     const report = await evalJson('folders', classes, '--task', 'emotion', '--detect');
-    expect(report).toMatchObject({ layout: 'folders', detect: true, n: 2, skipped: 0, not_detected: 1 });
+    expect(report).toMatchObject({
+      layout: 'folders',
+      detect: true,
+      detector: 'auto',
+      n: 2,
+      skipped: 0,
+      not_detected: 1,
+    });
     const emotion = report.emotion;
     expect(emotion.n).toBe(2);
     expect(emotion.classes_not_in_model).toEqual(['confused']);
@@ -211,6 +218,17 @@ describe('facemtl eval (CLI)', () => {
     const confused = emotion.confusion.labels.indexOf('confused');
     expect(emotion.confusion.matrix[confused].at(-1)).toBe(1);
     expect(emotion.accuracy).toBeLessThanOrEqual(0.5);
+  });
+
+  it('--detector picks the detector (and implies --detect); the report says which ran', async () => {
+    const front = await evalJson('utkface', join(root, 'UTKFace'), '--detector', 'front');
+    expect(front).toMatchObject({ detect: true, framing: 'detect', detector: 'front' });
+    const back = await evalJson('utkface', join(root, 'UTKFace'), '--detect', '--detector', 'back');
+    expect(back).toMatchObject({ detect: true, detector: 'back' });
+    // Another detector, other eyes, other crops: the same faces scored, not the same numbers.
+    expect(back.n).toBe(front.n);
+    expect(back.age.mae).not.toBe(front.age.mae);
+    await expect(facemtl('eval', 'utkface', root, '--detector', 'side')).rejects.toThrow(/front \| back/);
   });
 
   it.skipIf(!existsSync(join(SHARED, 'utkface', 'UTKFace.tar.gz')))(

@@ -3,7 +3,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { evaluateDataset, FRAMINGS, LAYOUTS, type Framing } from '../eval/index.js';
+import type { DetectorChoice } from '../detect/detector.js';
+import { DETECTORS, evaluateDataset, FRAMINGS, LAYOUTS, type Framing } from '../eval/index.js';
 import { FOLDER_TASKS } from '../eval/layouts/folders.js';
 import { formatTable, writeReport } from '../eval/report.js';
 import { choice, integer } from './options.js';
@@ -13,6 +14,7 @@ interface EvalCliOptions {
   model?: string;
   precision?: 'int8' | 'fp32';
   detect?: boolean;
+  detector?: DetectorChoice;
   flip?: boolean;
   framing?: Framing;
   json?: string;
@@ -39,6 +41,11 @@ export function register(program: Command): void {
       choice(['int8', 'fp32']),
     )
     .option('--detect', 'find faces with the detector (full pipeline) instead of using the images as crops')
+    .option(
+      '--detector <detector>',
+      'with --detect (implies it): front (128 px, near faces) | back (256 px) | auto (default: back + tiles on large images)',
+      choice(DETECTORS),
+    )
     .option('--flip', 'also run every face mirrored left–right and average the two outputs (2× model time)')
     .option(
       '--framing <framing>',
@@ -69,6 +76,7 @@ export function register(program: Command): void {
         modelPath: options.model,
         precision: options.precision,
         detect: Boolean(options.detect),
+        detector: options.detector,
         flip: Boolean(options.flip),
         framing: options.framing,
         limit: options.limit,

@@ -3,6 +3,7 @@
  * `facemtl eval`; see docs/eval.md for layouts, metrics and the JSON schema).
  */
 import { basename } from 'node:path';
+import type { DetectorChoice } from '../detect/detector.js';
 import { evaluate } from './evaluate.js';
 import { openLayout, type LayoutOptions } from './layouts/index.js';
 import { createPredictor } from './predictors.js';
@@ -10,6 +11,9 @@ import type { EvalReport } from './report.js';
 
 export { LAYOUTS, type Layout } from './layouts/index.js';
 export type { EvalReport } from './report.js';
+
+/** The detectors `--detect` can run (see `FaceAnalyzer`'s `detector` option). */
+export const DETECTORS: readonly DetectorChoice[] = ['auto', 'front', 'back'];
 
 /** How dataset images are turned into model crops: a dataset's framing, or the detector. */
 export const FRAMINGS = ['utkface', 'fer', 'celeba', 'fairface', 'detect'] as const;
@@ -27,6 +31,8 @@ export interface EvaluateDatasetOptions extends LayoutOptions {
   precision?: 'int8' | 'fp32';
   /** Find faces with the detector (full pipeline) instead of treating images as crops. */
   detect?: boolean;
+  /** With `detect`: which detector (`FaceAnalyzer`'s option; default `auto`). Implies `detect`. */
+  detector?: DetectorChoice;
   /** Run each crop mirrored too and average the outputs (`flipAverage`, default false). */
   flip?: boolean;
   /**
@@ -50,7 +56,11 @@ export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<
   if (options.framing && !(FRAMINGS as readonly string[]).includes(options.framing)) {
     throw new Error(`framing must be one of ${FRAMINGS.join(', ')}, not "${options.framing}"`);
   }
-  const detect = Boolean(options.detect) || options.framing === 'detect';
+  if (options.detector && !DETECTORS.includes(options.detector)) {
+    throw new Error(`detector must be one of ${DETECTORS.join(', ')}, not "${options.detector}"`);
+  }
+  const detect = Boolean(options.detect) || options.framing === 'detect' || options.detector !== undefined;
+  const detector = options.detector ?? 'auto';
   const flip = Boolean(options.flip);
   const reader = await openLayout(options.layout, options.path, options);
   const framing = options.framing && options.framing !== 'detect' ? options.framing : reader.geometry;
@@ -60,6 +70,7 @@ export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<
     threads: options.threads,
     flip,
     detect,
+    detector,
     geometry: framing,
   });
   try {
@@ -82,6 +93,8 @@ export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<
       precision,
       detect,
       framing: detect ? 'detect' : framing,
+      // The detector only where one ran: crop-mode reports keep their keys.
+      ...(detect ? { detector } : {}),
       flip,
       n,
       skipped,

@@ -7,6 +7,7 @@ import type { ModelContract } from '../attributes/contract.js';
 import { datasetCrop } from '../attributes/crop.js';
 import { AttributeModel } from '../attributes/model.js';
 import { loadImage, type RgbImage } from '../image/load.js';
+import type { DetectorChoice } from '../detect/detector.js';
 import { FaceAnalyzer, type Face } from '../pipeline/index.js';
 import type { Prediction, Predictor } from './evaluate.js';
 import type { DatasetGeometry, EvalSample } from './layouts/index.js';
@@ -28,6 +29,8 @@ export interface PredictorOptions {
   /** Average each crop's outputs with its mirror's (`AttributeModelOptions.flipAverage`). */
   flip: boolean;
   detect: boolean;
+  /** With `detect`: the detector `FaceAnalyzer` runs. */
+  detector: DetectorChoice;
   geometry: DatasetGeometry;
 }
 
@@ -81,6 +84,7 @@ async function detectPredictor(options: PredictorOptions): Promise<EvalPredictor
     precision: options.precision,
     threads: options.threads,
     flipAverage: options.flip,
+    detector: options.detector,
   });
   return {
     modelPath: analyzer.modelPath,

@@ -27,6 +27,8 @@ export interface EvalReport {
   detect: boolean;
   /** How images became crops: a dataset's framing (`utkface`, `fer`, `celeba`, `fairface`) or `detect`. */
   framing: string;
+  /** With `--detect` only: the detector that ran (`auto`, `front` or `back`). */
+  detector?: string;
   /** Whether each crop's outputs were averaged with its mirror's (`--flip`). */
   flip: boolean;
   /** Samples scored (including faces `--detect` did not find). */
