@@ -8,8 +8,10 @@ import { alignCrop } from '../src/attributes/crop.js';
 import { letterbox, type Detection } from '../src/detect/blazeface.js';
 import {
   AUTO_TILE_MIN_SIDE,
+  CLOSE_UP_MAX_SIDE,
   DEFAULT_DETECTION_SETTINGS,
   detectFaces,
+  modelsFor,
   detectionRegions,
   isCutByTileEdge,
   mergeRegionDetections,
@@ -159,24 +161,57 @@ describe('code shared by the browser demo and the Node runtime', () => {
   });
 
   it('detectFaces: when nothing is found, looks once more at the image inside a border', async () => {
-    const regions: { left: number; top: number; width: number; height: number }[] = [];
+    const calls: [string, { left: number; top: number; width: number; height: number }][] = [];
     const inside = detection(-10, -5, 120, 0.8); // the face reaches past the picture
-    const detectRegion = async (region: { left: number; top: number; width: number; height: number }) => {
-      regions.push(region);
+    const detectRegion = async (
+      region: { left: number; top: number; width: number; height: number },
+      model: string,
+    ) => {
+      calls.push([model, region]);
       return region.left < 0 ? [inside] : [];
     };
     const settings = { ...DEFAULT_DETECTION_SETTINGS, refine: false };
     expect(await detectFaces({ width: 100, height: 80 }, settings, detectRegion)).toEqual([inside]);
-    expect(regions).toEqual([
-      { left: 0, top: 0, width: 100, height: 80 },
-      { left: -25, top: -20, width: 150, height: 120 },
+    // A small image: the close-up search (front model) first, which zooms out too.
+    expect(calls).toEqual([
+      ['front', { left: 0, top: 0, width: 100, height: 80 }],
+      ['front', { left: -25, top: -20, width: 150, height: 120 }],
+    ]);
+    calls.length = 0;
+    expect(
+      await detectFaces({ width: 100, height: 80 }, { ...settings, detector: 'back' }, detectRegion),
+    ).toEqual([inside]);
+    expect(calls).toEqual([
+      ['back', { left: 0, top: 0, width: 100, height: 80 }],
+      ['back', { left: -25, top: -20, width: 150, height: 120 }],
     ]);
 
-    regions.length = 0;
+    calls.length = 0;
     expect(
       await detectFaces({ width: 100, height: 80 }, { ...settings, zoomOut: false }, detectRegion),
     ).toEqual([]);
-    expect(regions).toHaveLength(1);
+    // Nothing close up: the back model's search follows.
+    expect(calls.map(([model]) => model)).toEqual(['front', 'back']);
+  });
+
+  it('detectFaces (auto): a small image found by the front model alone; a larger one by the back model', async () => {
+    const face = detection(100, 80, 300, 0.9);
+    const models: string[] = [];
+    const detectRegion = async (_: unknown, model: string) => {
+      models.push(model);
+      return [face];
+    };
+    const settings = { ...DEFAULT_DETECTION_SETTINGS, refine: false };
+    const side = CLOSE_UP_MAX_SIDE;
+    expect(await detectFaces({ width: side, height: side }, settings, detectRegion)).toEqual([face]);
+    expect(models).toEqual(['front']);
+    models.length = 0;
+    await detectFaces({ width: side + 1, height: side }, settings, detectRegion);
+    expect(models).toEqual(['back']);
+    // The fast detector never runs the back model; auto loads both sessions.
+    expect(modelsFor({ detector: 'front', refine: true })).toEqual(['front']);
+    expect(modelsFor({ detector: 'auto', refine: false })).toEqual(['back', 'front']);
+    expect(modelsFor({ detector: 'back', refine: false })).toEqual(['back']);
   });
 
   it("aligns detected eyes with the contract's detectorEyes when it has them, else with crop", () => {

@@ -7,7 +7,7 @@ import type { DetectorChoice } from '../detect/detector.js';
 import { DETECTORS, evaluateDataset, FRAMINGS, LAYOUTS, type Framing } from '../eval/index.js';
 import { FOLDER_TASKS } from '../eval/layouts/folders.js';
 import { formatTable, writeReport } from '../eval/report.js';
-import { choice, integer } from './options.js';
+import { choice, DETECTOR_HELP, integer } from './options.js';
 import { Progress } from './progress.js';
 
 interface EvalCliOptions {
@@ -41,11 +41,7 @@ export function register(program: Command): void {
       choice(['int8', 'fp32']),
     )
     .option('--detect', 'find faces with the detector (full pipeline) instead of using the images as crops')
-    .option(
-      '--detector <detector>',
-      'with --detect (implies it): front (128 px, near faces) | back (256 px) | auto (default: back + tiles on large images)',
-      choice(DETECTORS),
-    )
+    .option('--detector <detector>', `with --detect (implies it): ${DETECTOR_HELP}`, choice(DETECTORS))
     .option('--flip', 'also run every face mirrored left–right and average the two outputs (2× model time)')
     .option(
       '--framing <framing>',

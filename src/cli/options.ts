@@ -43,3 +43,7 @@ export function addModelOptions(command: Command): Command {
     )
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', integer('--threads', 1));
 }
+
+/** What `--detector` chooses, for every command's help. */
+export const DETECTOR_HELP =
+  'front (128 px, near faces) | back (256 px, smaller faces) | auto (front on images up to 512 px, else back + tiles on large images)';

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { DEFAULT_MAX_PIXELS } from '../image/load.js';
 import { DEFAULT_QUEUE, describeRedis } from '../queue/connection.js';
 import { AnalysisWorker, type JobEvent } from '../queue/worker.js';
-import { addModelOptions, choice, integer } from './options.js';
+import { addModelOptions, choice, DETECTOR_HELP, integer } from './options.js';
 
 interface WorkerFlags {
   redis: string;
@@ -48,12 +48,7 @@ export function register(program: Command): void {
     )
     .option('--metrics-host <host>', 'interface for /metrics', '127.0.0.1')
     .option('--log', 'one line per job on stdout', false)
-    .option(
-      '--detector <detector>',
-      'front (128 px, near faces) | back (256 px) | auto (back + tiles on large images)',
-      choice(['front', 'back', 'auto']),
-      'auto',
-    )
+    .option('--detector <detector>', DETECTOR_HELP, choice(['front', 'back', 'auto']), 'auto')
     .option(
       '--max-pixels <n>',
       'refuse images larger than N pixels (checked before decoding)',

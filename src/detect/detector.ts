@@ -21,6 +21,7 @@ import {
 import {
   DEFAULT_DETECTION_SETTINGS,
   detectFaces,
+  modelsFor,
   regionDetections,
   type DetectionSettings,
   type Region,
@@ -37,7 +38,8 @@ export type DetectorChoice = DetectorModel | 'auto';
 export interface DetectorOptions {
   /**
    * `front` (128 px input, faces filling much of the image, fastest), `back` (256 px input, smaller
-   * faces), or `auto` (default): `back` on the whole image plus tiles on large images.
+   * faces), or `auto` (default): `back` on the whole image plus tiles on large images; images of
+   * at most 512 px (`CLOSE_UP_MAX_SIDE`) are searched with `front` first.
    */
   detector?: DetectorChoice;
   /** Minimum detection score, 0–1 (default 0.5). */
@@ -89,8 +91,7 @@ export class FaceDetector {
     const { threads, ...rest } = options;
     const settings: DetectionSettings = { ...DEFAULT_DETECTOR_OPTIONS, ...definedOnly(rest) };
     validate(settings);
-    const models: DetectorModel[] = settings.detector === 'front' ? ['front'] : ['back'];
-    if (settings.refine && !models.includes('front')) models.push('front');
+    const models = modelsFor(settings);
     const sessions: Partial<Record<DetectorModel, ort.InferenceSession>> = {};
     for (const model of models) {
       sessions[model] = await ort.InferenceSession.create(blazefaceModelPath(model), sessionOptions(threads));

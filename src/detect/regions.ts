@@ -240,28 +240,69 @@ export const DEFAULT_DETECTION_SETTINGS: Readonly<DetectionSettings> = {
 export type RegionDetector = (region: Region, model: DetectorModel, minScore: number) => Promise<Detection[]>;
 
 /**
+ * Images up to this size (longer side) are searched with the front model first by `auto`: a small
+ * image is most often a face close up (a dataset crop, a portrait, a webcam still), and there the
+ * front (short-range) model finds more faces and places their eyes better than the back model
+ * plus refinement, in a third of the time (UTKFace test, `facemtl eval --detect`: age MAE 6.35 →
+ * 6.14, gender 89.2 → 90.6%; FairFace val 124 → 6 faces missed; docs/library.md has the rest).
+ */
+export const CLOSE_UP_MAX_SIDE = 512;
+
+/** The models `detectFaces` may run for a detector setting (to load their sessions). */
+export function modelsFor(settings: Pick<DetectionSettings, 'detector' | 'refine'>): DetectorModel[] {
+  if (settings.detector === 'front') return ['front'];
+  // auto: the front model for small images and refinement; back alone only without refinement.
+  return settings.detector === 'auto' || settings.refine ? ['back', 'front'] : ['back'];
+}
+
+/**
  * The whole face search, the same in Node and in the browser: every region (whole image, tiles),
  * merged, the zoomed-out image if that found nothing, each face refined close up, duplicates
- * dropped, small faces dropped; best first.
+ * dropped, small faces dropped; best first. With `auto`, a small image is first searched with
+ * the front model alone (`CLOSE_UP_MAX_SIDE`); the back model's search runs when that finds nothing.
  */
 export async function detectFaces(
   image: { width: number; height: number },
   settings: Readonly<DetectionSettings>,
   detectRegion: RegionDetector,
 ): Promise<Detection[]> {
-  const { detector, minScore, maxFaces, minFaceSize, tiles, refine, zoomOut } = settings;
+  const { detector, tiles } = settings;
+  const search = (model: DetectorModel, grid: number) =>
+    searchImage(image, model, grid, settings, detectRegion);
+  if (detector === 'auto' && Math.max(image.width, image.height) <= CLOSE_UP_MAX_SIDE) {
+    const close = await search('front', 0);
+    if (close.length > 0) return finishFaces(close, 'front', image, settings, detectRegion);
+  }
   const model: DetectorModel = detector === 'front' ? 'front' : 'back';
-  const regions = detectionRegions(
-    image.width,
-    image.height,
-    tileGrid(detector, tiles, image.width, image.height),
-  );
+  const faces = await search(model, tileGrid(detector, tiles, image.width, image.height));
+  return finishFaces(faces, model, image, settings, detectRegion);
+}
+
+/** One model on the whole image and `grid`×`grid` tiles, then zoomed out if that found nothing; merged. */
+async function searchImage(
+  image: { width: number; height: number },
+  model: DetectorModel,
+  grid: number,
+  { minScore, maxFaces, zoomOut }: Readonly<DetectionSettings>,
+  detectRegion: RegionDetector,
+): Promise<Detection[]> {
+  const regions = detectionRegions(image.width, image.height, grid);
   const found: Detection[] = [];
   for (const region of regions) found.push(...(await detectRegion(region, model, minScore)));
   if (found.length === 0 && zoomOut) {
     found.push(...(await detectRegion(zoomOutRegion(image.width, image.height), model, minScore)));
   }
-  const faces = mergeRegionDetections(found, regions.length, { minFaceSize: 0, maxFaces });
+  return mergeRegionDetections(found, regions.length, { minFaceSize: 0, maxFaces });
+}
+
+/** Each face refined close up where `needsRefinement` says so, duplicates and small faces dropped. */
+async function finishFaces(
+  faces: readonly Detection[],
+  model: DetectorModel,
+  image: { width: number; height: number },
+  { refine, minFaceSize }: Readonly<DetectionSettings>,
+  detectRegion: RegionDetector,
+): Promise<Detection[]> {
   if (!refine) return faces.filter((face) => face.box.width >= minFaceSize);
   const refined: Detection[] = [];
   for (const face of faces) {

@@ -19,6 +19,7 @@ import {
 import {
   DEFAULT_DETECTION_SETTINGS,
   detectFaces,
+  modelsFor,
   regionDetections,
   type DetectionSettings,
   type Region,
@@ -94,8 +95,7 @@ export async function createBrowserAnalyzer(options: BrowserAnalyzerOptions): Pr
   ort.env.logLevel = 'error';
 
   const settings: DetectionSettings = { ...DEFAULT_DETECTION_SETTINGS, ...options.detection };
-  const models = new Set<DetectorModel>([settings.detector === 'front' ? 'front' : 'back']);
-  if (settings.refine) models.add('front');
+  const models = modelsFor(settings);
 
   const contract = (await (await fetchOk(`${options.modelBase}facemtl.json`)).json()) as ModelContract;
   const detectors = new Map<DetectorModel, ort.InferenceSession>();
