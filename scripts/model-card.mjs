@@ -16,7 +16,8 @@
  * DATA/extra/{celeba,fairface} or ../data/{celeba,fairface} (the output of extra/assemble.sh).
  * Posed expressions (the test performers, through the detector) when --posed DIR is given or
  * .cache/eval-data/posed-test exists: class folders written by
- * `training/python training/tools/posed_folders.py DATA/posed/taiwanese-expressions.tar.gz DIR`.
+ * `training/python tools/posed_folders.py DATA/posed/taiwanese-expressions.tar.gz DIR` (absolute paths:
+ * training/python runs from training/).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
