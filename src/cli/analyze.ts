@@ -13,6 +13,7 @@ import { loadContract } from '../attributes/contract.js';
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, fileErrorReason, loadImage } from '../image/load.js';
 import type { RgbImage } from '../image/types.js';
 import { FaceAnalyzer, type Analysis, type Face } from '../pipeline/index.js';
+import { DETECTORS } from '../detect/detector.js';
 import { addModelOptions, choice, DETECTOR_HELP, fraction, integer } from './options.js';
 import { Progress } from './progress.js';
 
@@ -70,7 +71,7 @@ export function register(program: Command): void {
     .option('--csv', 'print CSV, one row per face (files without faces or with errors get one row)')
     .option('--annotate <dir>', 'write each image with boxes, landmarks and labels drawn into DIR')
     .option('--flip', 'also run every face mirrored left–right and average the two outputs (2× model time)')
-    .option('--detector <detector>', DETECTOR_HELP, choice(['front', 'back', 'auto']), 'auto')
+    .option('--detector <detector>', DETECTOR_HELP, choice(DETECTORS), 'auto')
     .option('--min-score <score>', 'minimum detection score, 0–1', fraction('--min-score'), 0.5)
     .option('--max-faces <n>', 'at most N faces per image (best first)', integer('--max-faces', 1), 100)
     .option('--min-face-size <px>', 'ignore faces narrower than PX pixels', integer('--min-face-size', 0), 0)

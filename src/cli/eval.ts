@@ -3,8 +3,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { DetectorChoice } from '../detect/detector.js';
-import { DETECTORS, evaluateDataset, FRAMINGS, LAYOUTS, type Framing } from '../eval/index.js';
+import { DETECTORS, type DetectorChoice } from '../detect/detector.js';
+import { evaluateDataset, FRAMINGS, LAYOUTS, type Framing } from '../eval/index.js';
 import { FOLDER_TASKS } from '../eval/layouts/folders.js';
 import { formatTable, writeReport } from '../eval/report.js';
 import { choice, DETECTOR_HELP, integer } from './options.js';

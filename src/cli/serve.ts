@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_SERVER_OPTIONS, startServer } from '../server/index.js';
+import { DETECTORS } from '../detect/detector.js';
 import { addModelOptions, choice, DETECTOR_HELP, integer } from './options.js';
 
 /** Accepts `10485760`, `10mb`, `512kb`. */
@@ -73,7 +74,7 @@ export function register(program: Command): void {
     )
     .option('--web <dir>', 'built browser demo to serve at / (default: web/dist when built)')
     .option('--log', 'log one line per request (never the image)', false)
-    .option('--detector <detector>', DETECTOR_HELP, choice(['front', 'back', 'auto']), 'auto')
+    .option('--detector <detector>', DETECTOR_HELP, choice(DETECTORS), 'auto')
     .action(async (flags: ServeFlags) => {
       const server = await startServer({
         host: flags.host,

@@ -10,6 +10,7 @@ import type { DetectorChoice } from '../detect/detector.js';
 import { annotateFrame } from '../video/annotate.js';
 import { VideoAnalyzer, type TrackSummary } from '../video/analyzer.js';
 import { isCameraDevice, probeVideo, readVideoFrames, VideoWriter } from '../video/ffmpeg.js';
+import { DETECTORS } from '../detect/detector.js';
 import { addModelOptions, choice, fraction, integer } from './options.js';
 import { Progress } from './progress.js';
 
@@ -69,12 +70,7 @@ export function register(program: Command): void {
       'stop after N frames (cameras run until interrupted otherwise)',
       integer('--max-frames', 1),
     )
-    .option(
-      '--detector <detector>',
-      'front | back | auto (see facemtl analyze)',
-      choice(['front', 'back', 'auto']),
-      'auto',
-    )
+    .option('--detector <detector>', 'front | back | auto (see facemtl analyze)', choice(DETECTORS), 'auto')
     .option('--no-refine', 'skip the close-up re-detection of each face (faster, less exact eyes)')
     .option('--min-score <score>', 'minimum detection score, 0–1', fraction('--min-score'), 0.5)
     .option('--max-faces <n>', 'at most N faces per frame', integer('--max-faces', 1), 20)

@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { DEFAULT_MAX_PIXELS } from '../image/load.js';
 import { DEFAULT_QUEUE, describeRedis } from '../queue/connection.js';
 import { AnalysisWorker, type JobEvent } from '../queue/worker.js';
+import { DETECTORS } from '../detect/detector.js';
 import { addModelOptions, choice, DETECTOR_HELP, integer } from './options.js';
 
 interface WorkerFlags {
@@ -48,7 +49,7 @@ export function register(program: Command): void {
     )
     .option('--metrics-host <host>', 'interface for /metrics', '127.0.0.1')
     .option('--log', 'one line per job on stdout', false)
-    .option('--detector <detector>', DETECTOR_HELP, choice(['front', 'back', 'auto']), 'auto')
+    .option('--detector <detector>', DETECTOR_HELP, choice(DETECTORS), 'auto')
     .option(
       '--max-pixels <n>',
       'refuse images larger than N pixels (checked before decoding)',

@@ -33,7 +33,9 @@ interface InputBuffers {
   scratch: ResampleScratch;
 }
 
-export type DetectorChoice = DetectorModel | 'auto';
+/** The `detector` option's values (and the CLI's `--detector`). */
+export const DETECTORS = ['front', 'back', 'auto'] as const;
+export type DetectorChoice = (typeof DETECTORS)[number];
 
 export interface DetectorOptions {
   /**
@@ -136,7 +138,7 @@ export class FaceDetector {
 }
 
 function validate(options: DetectionSettings): void {
-  if (!['front', 'back', 'auto'].includes(options.detector)) {
+  if (!(DETECTORS as readonly string[]).includes(options.detector)) {
     throw new Error(`detector must be front, back or auto, not "${options.detector}"`);
   }
   if (!(options.minScore >= 0 && options.minScore <= 1)) throw new Error('minScore must be between 0 and 1');

@@ -4,6 +4,7 @@
  * to the bit. One instance per JavaScript thread (calls are synchronous, so they never overlap);
  * its memory grows to the largest call.
  */
+import type { Taps } from './resample.js';
 import { resampleWasm } from './wasm/resample-module.js';
 
 /** Source pixels, filter taps and result rows of one call, in the instance's memory. */
@@ -13,14 +14,6 @@ export interface PassBuffers {
   /** The placed rows of the detector input after `run`: `height` rows of `width`×3 values. */
   result: Float32Array;
   run(): void;
-}
-
-/** Filter taps along one axis (see `taps` in resample.ts). */
-export interface AxisTaps {
-  first: Int32Array;
-  count: Int32Array;
-  weights: Float32Array;
-  stride: number;
 }
 
 interface Exports {
@@ -51,13 +44,13 @@ export class WasmPasses {
    * Lays out one call in memory: the source pixels, the horizontal pass's rows, the result rows,
    * then both axes' taps (copied in). Fill `source`, call `run`, read `result`.
    */
-  prepare(columns: number, rows: number, horizontal: AxisTaps, vertical: AxisTaps): PassBuffers {
+  prepare(columns: number, rows: number, horizontal: Taps, vertical: Taps): PassBuffers {
     const width = horizontal.first.length;
     const height = vertical.first.length;
     const sourceBytes = columns * rows * 12;
     const tempBytes = rows * width * 12;
     const resultBytes = height * width * 12;
-    const tapBytes = (taps: AxisTaps) => taps.first.length * 8 + taps.weights.length * 4;
+    const tapBytes = (taps: Taps) => taps.first.length * 8 + taps.weights.length * 4;
     const sourceAt = 0;
     const tempAt = sourceAt + sourceBytes;
     const resultAt = tempAt + tempBytes;
@@ -65,7 +58,7 @@ export class WasmPasses {
     const verticalAt = horizontalAt + tapBytes(horizontal);
     this.reserve(verticalAt + tapBytes(vertical));
     const buffer = this.exports.memory.buffer;
-    const place = (taps: AxisTaps, at: number) => {
+    const place = (taps: Taps, at: number) => {
       const n = taps.first.length;
       new Int32Array(buffer, at, n).set(taps.first);
       new Int32Array(buffer, at + n * 4, n).set(taps.count);

@@ -51,7 +51,7 @@ export function placement(
 }
 
 /** One output pixel's source pixels along an axis: the first index and the normalised weights. */
-interface Taps {
+export interface Taps {
   first: Int32Array;
   count: Int32Array;
   /** `count[i]` weights for output i start at `i * stride`. */

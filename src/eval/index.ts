@@ -12,9 +12,6 @@ import type { EvalReport } from './report.js';
 export { LAYOUTS, type Layout } from './layouts/index.js';
 export type { EvalReport } from './report.js';
 
-/** The detectors `--detect` can run (see `FaceAnalyzer`'s `detector` option). */
-export const DETECTORS: readonly DetectorChoice[] = ['auto', 'front', 'back'];
-
 /** How dataset images are turned into model crops: a dataset's framing, or the detector. */
 export const FRAMINGS = ['utkface', 'fer', 'celeba', 'fairface', 'detect'] as const;
 export type Framing = (typeof FRAMINGS)[number];
@@ -55,9 +52,6 @@ export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<
   const precision = options.precision ?? precisionInName(options.modelPath) ?? 'int8';
   if (options.framing && !(FRAMINGS as readonly string[]).includes(options.framing)) {
     throw new Error(`framing must be one of ${FRAMINGS.join(', ')}, not "${options.framing}"`);
-  }
-  if (options.detector && !DETECTORS.includes(options.detector)) {
-    throw new Error(`detector must be one of ${DETECTORS.join(', ')}, not "${options.detector}"`);
   }
   const detect = Boolean(options.detect) || options.framing === 'detect' || options.detector !== undefined;
   const detector = options.detector ?? 'auto';
