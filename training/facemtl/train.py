@@ -60,7 +60,7 @@ class TrainConfig:
     loss_weights: dict = field(default_factory=lambda: {"age": 0.1, "gender": 1.0, "ethnicity": 1.0, "emotion": 1.0, "emotion_fer2013": 1.0,
                                                         "attributes": 1.0})
     positive_weight_power: float = 0.5  # binary attributes: a positive weighs (negatives/positives)^power
-    init_from: str = ""  # an ONNX file (FP32) of an earlier model with the same backbone: start from its weights
+    init_from: str = ""  # start from an earlier model's weights (same backbone): a checkpoint (.pt) or its FP32 ONNX file
     label_smoothing: float = 0.05
     # logit adjustment (Menon et al. 2021) of the emotion losses: τ·log(class prior as sampled) is
     # added to the logits in training only, so the plain logits at test time favour rare classes
@@ -169,7 +169,11 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, stop_after: int = 0
     cache = load_cache(cfg.cache, cfg.input_size)
     model, criterion = build(cfg, cache)
     if cfg.init_from and not (resume and (out / "last.pt").exists()):
-        copied = init_from_onnx(model, cfg.init_from, cache)
+        if cfg.init_from.endswith(".pt"):  # a checkpoint of this code: the weights as trained, batch norm included
+            model.load_state_dict(torch.load(cfg.init_from, map_location="cpu")["model"])
+            copied = "all weights"
+        else:
+            copied = init_from_onnx(model, cfg.init_from, cache)
         log(f"initialised from {cfg.init_from}: {copied}")
     model.to(device), criterion.to(device)
     optimizer = torch.optim.AdamW(list(model.parameters()) + list(criterion.parameters()), lr=cfg.lr,
