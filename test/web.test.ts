@@ -4,6 +4,7 @@
  * a fake webcam stream (a y4m made from the same photo) and shows their labels. Screenshots go to
  * test-artifacts/. Skipped when /usr/bin/chromium or ffmpeg is absent (`apt-get install -y chromium ffmpeg`).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +31,7 @@ interface DemoState {
   backend: string | null;
   error: string | null;
   photos: { name: string; analysis: Analysis | null; error: string | null }[];
-  live: { frames: number; lastFaces: number; frameMs: number[]; fps: number };
+  live: { frames: number; lastFaces: number; frameMs: number[]; fps: number; lastAnalysis: Analysis | null };
 }
 
 describe.skipIf(!hasChromium)('web demo in headless Chromium', () => {
@@ -38,6 +39,7 @@ describe.skipIf(!hasChromium)('web demo in headless Chromium', () => {
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
+  let cameraClip: string;
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
@@ -56,7 +58,8 @@ describe.skipIf(!hasChromium)('web demo in headless Chromium', () => {
       analyzer: { analyze: async () => ({ faces: [] }) },
     });
 
-    browser = await launchChromium(fakeCameraClip(SAMPLE, workDir));
+    cameraClip = fakeCameraClip(SAMPLE, workDir);
+    browser = await launchChromium(cameraClip);
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
@@ -203,6 +206,49 @@ describe.skipIf(!hasChromium)('web demo in headless Chromium', () => {
       await analyzer.dispose();
     }
   }, 120_000);
+
+  // The live loop reads frames with VideoFrame.copyTo (YUV → RGBA in the browser) and gives tracked
+  // faces their earlier attributes. On the camera's still picture its faces must be those
+  // FaceAnalyzer finds on the same pixels; and those pixels must be the frame ffmpeg decodes (YUV →
+  // RGB conversions differ by a grey level or two; a wrong channel order or stride would not).
+  it('analyses the live frame as FaceAnalyzer does (fast mode, the camera still running)', async () => {
+    const width = 640;
+    const height = 480;
+    const rgba = Buffer.from(
+      await page.evaluate(async () => {
+        const frame = new VideoFrame(document.querySelector('video')!);
+        const pixels = new Uint8Array(frame.displayWidth * frame.displayHeight * 4);
+        await frame.copyTo(pixels, { format: 'RGBA' });
+        frame.close();
+        let binary = '';
+        for (let at = 0; at < pixels.length; at += 0x8000)
+          binary += String.fromCharCode(...pixels.subarray(at, at + 0x8000));
+        return btoa(binary);
+      }),
+      'base64',
+    );
+    expect(rgba.length).toBe(width * height * 4);
+    const rgb = Buffer.alloc(width * height * 3);
+    for (let pixel = 0; pixel < width * height; pixel++) rgba.copy(rgb, pixel * 3, pixel * 4, pixel * 4 + 3);
+    const decoded = execFileSync('ffmpeg', [
+      ...['-loglevel', 'error', '-i', cameraClip, '-frames:v', '1'],
+      ...['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    ]);
+    const largestDifference = rgb.reduce(
+      (most, value, index) => Math.max(most, Math.abs(value - decoded[index])),
+      0,
+    );
+    expect(largestDifference).toBeLessThanOrEqual(4);
+
+    const analyzer = await FaceAnalyzer.create({ detector: 'front', refine: false });
+    const nodeFaces = (
+      await analyzer.analyzeFrame({ data: rgb, width, height }).finally(() => analyzer.dispose())
+    ).faces;
+    expect(nodeFaces.length).toBeGreaterThanOrEqual(1);
+    const { live } = await demo();
+    expect(live.lastAnalysis).not.toBeNull();
+    expectSameFaces(live.lastAnalysis!.faces, nodeFaces);
+  }, 60_000);
 });
 
 /** Same faces: boxes and eyes within 2 px, age within 1 year, every probability within 0.05. */
