@@ -110,13 +110,11 @@ try {
   const version = await browser.version();
   const webcamRows = [];
   const photoRows = [];
-  let backends = [];
   for (const threads of threadCounts) {
     // A page per setting: onnxruntime-web reads the thread count once, when a page first loads it.
     for (const mode of MODES) {
       const page = await openDemo(`backend=wasm&threads=${threads}${mode.query}`);
       const backend = await page.evaluate(() => window.facemtlDemo.backend);
-      backends.push(backend);
       if (mode.name === 'accurate') {
         // The first photo also pays for the first run of each session (WASM warm-up).
         for (const row of await measurePhotos(page)) photoRows.push({ ...row, backend });
@@ -124,7 +122,7 @@ try {
       webcamRows.push({ ...(await measureWebcam(page)), mode: mode.name, backend });
     }
   }
-  backends = [...new Set(backends)];
+  const backends = [...new Set(webcamRows.map((row) => row.backend))];
 
   const machine = machineInfo();
   const fmt = (n) => n.toFixed(1);

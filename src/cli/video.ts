@@ -6,11 +6,10 @@
 import type { Command } from 'commander';
 import { presentAttributes } from '../attributes/binary.js';
 import type { Precision } from '../attributes/model.js';
-import type { DetectorChoice } from '../detect/detector.js';
+import { DETECTORS, type DetectorChoice } from '../detect/detector.js';
 import { annotateFrame } from '../video/annotate.js';
 import { VideoAnalyzer, type TrackSummary } from '../video/analyzer.js';
 import { isCameraDevice, probeVideo, readVideoFrames, VideoWriter } from '../video/ffmpeg.js';
-import { DETECTORS } from '../detect/detector.js';
 import { addModelOptions, choice, fraction, integer } from './options.js';
 import { Progress } from './progress.js';
 

@@ -41,7 +41,7 @@ export interface BrowserAnalyzerOptions {
   detection?: Partial<DetectionSettings>;
   /** Attribute model precision. */
   precision?: 'int8' | 'fp32';
-  /** WASM threads (default: see DEFAULT_THREADS); 1 where the page is not cross-origin isolated. */
+  /** WASM threads (default: see defaultThreads); 1 where the page is not cross-origin isolated. */
   threads?: number;
 }
 
@@ -69,9 +69,10 @@ async function chooseProvider(backend: Backend): Promise<Provider> {
 }
 
 /**
- * onnxruntime-web's WASM-only build (a 14 MB binary) unless WebGPU runs, which needs the 28 MB JSEP
- * build. Chromium compiles the binary on background threads after loading it, and on a 2-core
- * machine every analysis was 3–5× slower until that finished: ~30 s with the JSEP binary.
+ * onnxruntime-web's WASM-only build (a 14 MB binary) unless WebGPU runs, which needs the WebGPU
+ * build (27 MB). Chromium compiles the binary on background threads after loading it, and on a
+ * 2-core machine every analysis was 3–5× slower until that finished: ~30 s with the 28 MB JSEP
+ * binary that the package's default entry loaded for both backends.
  */
 function loadRuntime(provider: Provider): Promise<typeof Ort> {
   return provider === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm');
@@ -82,7 +83,9 @@ function loadRuntime(provider: Provider): Promise<typeof Ort> {
  * 2 in the live loop (fast mode 78–82 frames/s against 66–71 in two runs of bench/web-frame.mjs),
  * accurate mode and photos within the noise.
  */
-const DEFAULT_THREADS = () => Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 1) - 1));
+function defaultThreads(): number {
+  return Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 1) - 1));
+}
 
 async function fetchOk(url: string): Promise<Response> {
   const response = await fetch(url);
@@ -125,7 +128,7 @@ export async function createBrowserAnalyzer(options: BrowserAnalyzerOptions): Pr
   const provider = await chooseProvider(options.backend);
   const ort = await loadRuntime(provider);
   // Threads need cross-origin isolation (SharedArrayBuffer); facemtl serve sends the headers.
-  const threads = crossOriginIsolated ? (options.threads ?? DEFAULT_THREADS()) : 1;
+  const threads = crossOriginIsolated ? (options.threads ?? defaultThreads()) : 1;
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = 'error';
 
