@@ -35,6 +35,9 @@ const ROWS = [
   ['fairface-val-int8', 'gender.accuracy'],
   ['fairface-val-int8', 'ethnicity.accuracy'],
   ['posed-test-int8-detect', 'emotion.accuracy'],
+  ...['smile-fer-int8', 'smile-posed-int8-detect'].flatMap((split) =>
+    ['smile.accuracy', 'smile.balanced_accuracy', 'smile_from_happy.accuracy'].map((m) => [split, m]),
+  ),
 ];
 
 const at = (metrics, split, path) =>

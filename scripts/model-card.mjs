@@ -7,6 +7,9 @@
  *
  *   npm run build && node scripts/model-card.mjs [--data ../shared/data] [--threads 2]
  *   node scripts/model-card.mjs --limit 50 --dry-run      (a quick check: print, write nothing)
+ *   node scripts/model-card.mjs --models DIR --out new.json
+ *        (a candidate: DIR/facemtl-{fp32,int8}.onnx as `facemtl.export` writes them; its numbers go
+ *        to new.json, the card and models/ are left alone; compare with scripts/compare-metrics.mjs)
  *
  * Test splits: UTKFace — the files listed in training/splits/utkface-test.txt (seeded, stratified;
  * the training code never trains on them); FER — FER2013Valid (the challenge's PublicTest rows),
@@ -14,6 +17,8 @@
  * out of FERPlus-train-valid.tar.gz into .cache/eval-data/ (ignored by git) once. CelebA (official
  * test partition) and FairFace (its val split) when found: --celeba DIR / --fairface DIR, default
  * DATA/extra/{celeba,fairface} or ../data/{celeba,fairface} (the output of extra/assemble.sh).
+ * Smiles outside CelebA (the smile head against the emotion head's P(happy)) when
+ * .cache/eval-data/smile-fer and smile-posed exist (`node scripts/smile-folders.mjs` writes them).
  * Posed expressions (the test performers, through the detector) when --posed DIR is given or
  * .cache/eval-data/posed-test exists: class folders written by
  * `training/python tools/posed_folders.py DATA/posed/taiwanese-expressions.tar.gz DIR` (absolute paths:
@@ -34,11 +39,21 @@ const { values: args } = parseArgs({
     fairface: { type: 'string' },
     posed: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
+    models: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const threads = Number(args.threads);
 const limit = args.limit ? Number(args.limit) : undefined;
 const dryRun = args['dry-run'];
+if (Boolean(args.models) !== Boolean(args.out)) {
+  console.error(
+    'model-card: --models DIR and --out FILE go together (a candidate model is not written into the card)',
+  );
+  process.exit(2);
+}
+/** The model file of a precision: a candidate's (--models), else the shipped one (evaluateDataset's default). */
+const modelPath = (precision) => (args.models ? join(args.models, `facemtl-${precision}.onnx`) : undefined);
 const utkArchive = join(args.data, 'utkface', 'UTKFace.tar.gz');
 const ferArchive = join(args.data, 'fer2013', 'FERPlus-train-valid.tar.gz');
 const ferLabels = join(args.data, 'fer2013', 'fer2013_labels.csv');
@@ -67,6 +82,14 @@ const posed = [args.posed, join(ROOT, '.cache', 'eval-data', 'posed-test')].find
   (dir) => dir && existsSync(dir),
 );
 if (!posed) console.error('model-card: no posed-test folders (--posed DIR): the posed table is left out');
+const smileSets = [
+  { name: 'smile-fer-int8', folder: 'smile-fer', framing: 'fer' },
+  { name: 'smile-posed-int8-detect', folder: 'smile-posed', detect: true },
+]
+  .map(({ folder, ...set }) => ({ ...set, path: join(ROOT, '.cache', 'eval-data', folder) }))
+  .filter((set) => existsSync(set.path));
+if (smileSets.length < 2)
+  console.error('model-card: run scripts/smile-folders.mjs for the smile sets outside CelebA');
 
 const rel = (path) => relative(ROOT, path) || '.';
 const runs = [
@@ -130,16 +153,24 @@ const runs = [
         },
       ]
     : []),
+  ...smileSets.map((set) => ({ ...set, layout: 'folders', task: 'smile', precision: 'int8' })),
 ];
 
 const reports = {};
 for (const run of runs) {
   const { name, ...options } = run;
-  const report = await evaluateDataset({ ...options, threads, limit });
+  const report = await evaluateDataset({
+    ...options,
+    modelPath: modelPath(options.precision),
+    threads,
+    limit,
+  });
   reports[name] = { command: evalCommand(run), ...report };
   console.error(`${name}: n ${report.n}, ${report.elapsed_s} s`);
 }
-if (!dryRun) writeFileSync(join(ROOT, 'models', 'metrics.json'), JSON.stringify(reports, null, 2) + '\n');
+if (!dryRun)
+  writeFileSync(args.out ?? join(ROOT, 'models', 'metrics.json'), JSON.stringify(reports, null, 2) + '\n');
+if (args.out) process.exit(0);
 
 /** The `facemtl eval` command line that gives the same report. */
 function evalCommand(run) {
@@ -147,7 +178,8 @@ function evalCommand(run) {
   if (run.task) parts.push('--task', run.task);
   if (run.only) parts.push('--only', rel(run.only));
   if (run.labels) parts.push('--labels', rel(run.labels));
-  parts.push('--precision', run.precision);
+  parts.push(args.models ? `--model ${rel(modelPath(run.precision))}` : `--precision ${run.precision}`);
+  if (run.framing) parts.push('--framing', run.framing);
   if (run.detect) parts.push('--detect');
   if (run.flip) parts.push('--flip');
   return parts.join(' ');
@@ -281,6 +313,23 @@ function flipTable() {
   ].join('\n');
 }
 
+function smileTable() {
+  const names = {
+    'smile-fer-int8': 'FER2013 PublicTest, FER+ majority',
+    'smile-posed-int8-detect': 'posed set, test performers (detector)',
+  };
+  const cells = (r) =>
+    `${pct(r.accuracy)} | ${pct(r.balanced_accuracy)} | ${r.f1 == null ? '–' : r.f1.toFixed(3)}`;
+  return [
+    '| INT8 | n | smile base rate | smile head acc. | balanced | F1 | P(happy) ≥ 0.5 acc. | balanced | F1 |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...smileSets.map(({ name }) => {
+      const r = reports[name];
+      return `| ${names[name]} | ${r.smile.n} | ${pct(r.smile.base_rate)} | ${cells(r.smile)} | ${cells(r.smile_from_happy)} |`;
+    }),
+  ].join('\n');
+}
+
 function posedTable() {
   const emotion = reports['posed-test-int8-detect'].emotion;
   return [
@@ -311,6 +360,17 @@ ${attributeGroupTable()}`
     ? `### FairFace validation (gender, ethnicity on the model's 5 groups)
 
 ${fairfaceTable()}`
+    : '',
+  smileSets.length
+    ? `### Smiles outside CelebA
+
+The smile head against the emotion head used as a smile detector on faces that are not CelebA's
+(\`scripts/smile-folders.mjs\`): FER's happy majority, or the posed set's happy expression, is
+"smile", every other expression "not smile". FER and the posed set train the emotion head (their
+test images are not trained on), and, with \`smile_from_emotion\` in the training config, the smile
+head too.
+
+${smileTable()}`
     : '',
   posed
     ? `### Posed expressions (INT8, through the detector; test performers of the posed-expression set)

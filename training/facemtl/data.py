@@ -17,6 +17,7 @@ from .prepare import SOURCES
 from .tasks import TASKS
 
 TASK_INDEX = {t: i for i, t in enumerate(TASKS)}
+HAPPINESS = TASKS["emotion"].labels.index("happy")
 
 
 def batch_tensors(cache: dict, idx: np.ndarray) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
@@ -31,8 +32,21 @@ def batch_tensors(cache: dict, idx: np.ndarray) -> tuple[torch.Tensor, dict[str,
         "emotion": torch.from_numpy(cache["emotion"][idx]),
         "emotion_fer2013": torch.from_numpy(cache["emotion_fer2013"][idx].clip(0)),
         "attributes": torch.from_numpy(cache["attributes"][idx]),
+        "smile_from_emotion": torch.from_numpy(smile_from_emotion(cache["emotion"][idx])),
     }
     return images, labels, torch.from_numpy(cache["mask"][idx]).bool()
+
+
+def smile_from_emotion(votes: np.ndarray) -> np.ndarray:
+    """A weak smile label from the emotion votes (FER+, posed): 1 where most votes say happiness, 0 where
+    none does, NaN where it is split or there are no emotion labels (those samples do not train it).
+
+    CelebA is one look of smiling (celebrities, posed for cameras); FER's and the posed set's happy
+    faces let the smile head learn smiles in other light, poses and ages (``TrainConfig.smile_from_emotion``).
+    """
+    labelled = votes.sum(1) > 0
+    happy = votes[:, HAPPINESS]
+    return np.where(labelled & (happy >= 0.5), 1.0, np.where(labelled & (happy == 0), 0.0, np.nan)).astype(np.float32)
 
 
 def positive_weights(cache: dict, split: int = 0, power: float = 0.5) -> torch.Tensor:

@@ -12,7 +12,9 @@ from torch import nn
 import torch.nn.functional as F
 
 from .data import TASK_INDEX
-from .tasks import BINARY_TASKS
+from .tasks import BINARY_TASKS, TASKS
+
+SMILE = TASKS["attributes"].labels.index("smile")
 
 
 def gaussian_nll(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -78,8 +80,10 @@ class MultiTaskLoss(nn.Module):
     def __init__(self, tasks: tuple[str, ...], weights: dict[str, float] | None = None, weighting: str = "fixed",
                  label_masking: bool = True, label_smoothing: float = 0.0,
                  class_weights: dict[str, torch.Tensor] | None = None,
-                 logit_adjustments: dict[str, torch.Tensor] | None = None):
+                 logit_adjustments: dict[str, torch.Tensor] | None = None, smile_from_emotion: float = 0.0):
         super().__init__()
+        # weight of the smile output's loss on the weak labels emotion votes give (data.smile_from_emotion)
+        self.smile_from_emotion = smile_from_emotion if "attributes" in tasks else 0.0
         # added to a head's logits before its loss (training only): see TrainConfig.logit_adjust
         self.logit_adjustments = logit_adjustments or {}
         self.tasks, self.weighting, self.label_masking = tasks, weighting, label_masking
@@ -103,4 +107,15 @@ class MultiTaskLoss(nn.Module):
                 total = total + torch.exp(-self.log_vars[i]) * self.weights[task] * loss + self.log_vars[i] * task_mask.any()
             else:
                 total = total + self.weights[task] * loss
+        if self.smile_from_emotion:
+            loss = weak_smile_loss(outputs["attributes"][:, SMILE], labels["smile_from_emotion"])
+            parts["smile_from_emotion"] = float(loss.detach())
+            total = total + self.smile_from_emotion * loss
         return total, parts
+
+
+def weak_smile_loss(smile_logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of the smile output over the samples with a weak label (target not NaN)."""
+    known = ~torch.isnan(target)
+    bce = F.binary_cross_entropy_with_logits(smile_logits, torch.nan_to_num(target), reduction="none")
+    return masked_mean(bce, known)

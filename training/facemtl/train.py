@@ -59,6 +59,9 @@ class TrainConfig:
     weighting: str = "fixed"  # "fixed" or "uncertainty"
     loss_weights: dict = field(default_factory=lambda: {"age": 0.1, "gender": 1.0, "ethnicity": 1.0, "emotion": 1.0, "emotion_fer2013": 1.0,
                                                         "attributes": 1.0})
+    # weight of a second smile loss on the weak labels FER's and the posed set's emotion votes give
+    # (most votes happy: smiling, none: not), so the smile head is not CelebA's look only; 0 = off
+    smile_from_emotion: float = 0.0
     positive_weight_power: float = 0.5  # binary attributes: a positive weighs (negatives/positives)^power
     init_from: str = ""  # start from an earlier model's weights (same backbone): a checkpoint (.pt) or its FP32 ONNX file
     label_smoothing: float = 0.05
@@ -132,7 +135,7 @@ def build(cfg: TrainConfig, cache: dict | None = None) -> tuple[FaceMTL, MultiTa
     adjustments = ({t: cfg.logit_adjust * torch.log(class_priors(cache, 0, t, cfg.balance_power))
                     for t in ("emotion", "emotion_fer2013") if t in cfg.tasks} if cache and cfg.logit_adjust else None)
     criterion = MultiTaskLoss(tuple(cfg.tasks), cfg.loss_weights, cfg.weighting, cfg.label_masking, cfg.label_smoothing,
-                              class_weights, adjustments)
+                              class_weights, adjustments, cfg.smile_from_emotion)
     return model, criterion
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from facemtl.crop import INPUT_SIZE
-from facemtl.data import BalancedBatchSampler, augment, batch_tensors, class_priors, positive_weights
+from facemtl.data import BalancedBatchSampler, augment, batch_tensors, class_priors, positive_weights, smile_from_emotion
 from facemtl.losses import MultiTaskLoss, gaussian_interval_nll, gaussian_nll
 from facemtl.models import FaceMTL
 from facemtl.prepare import CACHE_VERSION, SOURCES, build_cache, load_cache, utkface_split
@@ -153,6 +153,27 @@ def test_celeba_and_fairface_go_into_the_cache_label_masked(tmp_path):
     assert by_name["000002.jpg"].tolist() == [0, 1, 0, 0, 1, 1, 1]  # No_Beard = -1 → beard
     assert dict(zip(cache["name"][celeba], cache["gender"][celeba]))["000002.jpg"] == 0  # Male → 0
     assert cache["ethnicity"][fairface & (cache["name"] == "train/2.jpg")].tolist() == [4]  # Middle Eastern → other
+
+
+def test_smile_from_emotion_trains_only_the_smile_output_on_clear_votes():
+    votes = np.zeros((4, 8), np.float32)
+    votes[0, 1] = 1.0  # all happy
+    votes[1, [0, 1]] = [0.6, 0.4]  # split: no weak label
+    votes[2, 0] = 1.0  # neutral: not smiling
+    assert np.array_equal(smile_from_emotion(votes), [1.0, np.nan, 0.0, np.nan], equal_nan=True)  # row 3: no votes
+
+    cache = synthetic_cache()
+    fer_only = np.flatnonzero(cache["source"] == 1)[:16]
+    cache["emotion"][fer_only[:8]] = votes[0]  # half happy, half neutral
+    images, labels, mask = batch_tensors(cache, fer_only)
+    model = FaceMTL(width=0.25)
+    loss, parts = MultiTaskLoss(tuple(TASKS), smile_from_emotion=0.5)(model(images), labels, mask)
+    loss.backward()
+    grad = model.heads["attributes"].weight.grad
+    assert parts["attributes"] == 0.0 and parts["smile_from_emotion"] > 0
+    assert torch.count_nonzero(grad[0]) > 0 and torch.count_nonzero(grad[1:]) == 0  # smile's row only
+    off, off_parts = MultiTaskLoss(tuple(TASKS))(model(images), labels, mask)
+    assert "smile_from_emotion" not in off_parts
 
 
 def test_rare_attributes_weigh_more():
