@@ -56,6 +56,9 @@ class TrainConfig:
     detector_crops: bool = True  # also draw the crops made on the runtime detector's eyes (cache framing 1)
     balance_power: float = 0.5  # 0 = plain sampling, 1 = equal classes
     label_masking: bool = True
+    # labels left out per source, e.g. {"fairface": ["ethnicity"]}: FairFace's 7 groups folded into
+    # UTKFace's 5 (Latino and Middle Eastern as "other") do not mean what UTKFace's do
+    drop_labels: dict = field(default_factory=dict)
     weighting: str = "fixed"  # "fixed" or "uncertainty"
     loss_weights: dict = field(default_factory=lambda: {"age": 0.1, "gender": 1.0, "ethnicity": 1.0, "emotion": 1.0, "emotion_fer2013": 1.0,
                                                         "attributes": 1.0})
@@ -122,6 +125,17 @@ def batch_mix(cfg: TrainConfig, cache: dict) -> dict[str, float]:
     return {src: share for src, share in cfg.mix.items() if src in present and labels_any[src]}
 
 
+def kept_labels(cache: dict, drop: dict[str, list[str]]) -> torch.Tensor:
+    """Rows × tasks: False where ``drop`` leaves a source's label out of the loss (the sampler still
+    balances on it)."""
+    kept = np.ones(cache["mask"].shape, bool)
+    for source, tasks in drop.items():
+        rows = cache["source"] == SOURCES.index(source)
+        for task in tasks:
+            kept[rows, TASK_INDEX[task]] = False
+    return torch.from_numpy(kept)
+
+
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -170,6 +184,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, stop_after: int = 0
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     cache = load_cache(cfg.cache, cfg.input_size)
+    kept = kept_labels(cache, cfg.drop_labels)
     model, criterion = build(cfg, cache)
     if cfg.init_from and not (resume and (out / "last.pt").exists()):
         if cfg.init_from.endswith(".pt"):  # a checkpoint of this code: the weights as trained, batch norm included
@@ -206,6 +221,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, stop_after: int = 0
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, total_steps, cfg)
             images, labels, mask = batch_tensors(cache, idx)
+            mask = mask & kept[idx]
             if cfg.augment > 0:
                 images = augment(images, generator, cfg.augment)
             images, mask = images.to(device), mask.to(device)

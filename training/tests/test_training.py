@@ -10,7 +10,7 @@ from facemtl.losses import MultiTaskLoss, gaussian_interval_nll, gaussian_nll
 from facemtl.models import FaceMTL
 from facemtl.prepare import CACHE_VERSION, SOURCES, build_cache, load_cache, utkface_split
 from facemtl.tasks import TASKS
-from facemtl.train import TrainConfig, train
+from facemtl.train import TrainConfig, kept_labels, train
 from fixtures import UTK_GOOD, make_celeba, make_fairface, make_posed, make_utkface
 
 
@@ -174,6 +174,16 @@ def test_smile_from_emotion_trains_only_the_smile_output_on_clear_votes():
     assert torch.count_nonzero(grad[0]) > 0 and torch.count_nonzero(grad[1:]) == 0  # smile's row only
     off, off_parts = MultiTaskLoss(tuple(TASKS))(model(images), labels, mask)
     assert "smile_from_emotion" not in off_parts
+
+
+def test_drop_labels_leaves_one_sources_task_out_of_the_loss_only():
+    cache = synthetic_cache()
+    kept = kept_labels(cache, {"utkface": ["ethnicity"]})
+    utk = cache["source"] == SOURCES.index("utkface")
+    ethnicity = list(TASKS).index("ethnicity")
+    assert not kept[utk, ethnicity].any() and kept[~utk, ethnicity].all()
+    assert kept[:, [i for i in range(len(TASKS)) if i != ethnicity]].all()
+    assert cache["mask"][utk, ethnicity].all()  # the cache keeps the label: the sampler still balances on it
 
 
 def test_rare_attributes_weigh_more():
