@@ -367,8 +367,8 @@ ${fairfaceTable()}`
 The smile head against the emotion head used as a smile detector on faces that are not CelebA's
 (\`scripts/smile-folders.mjs\`): FER's happy majority, or the posed set's happy expression, is
 "smile", every other expression "not smile". FER and the posed set train the emotion head (their
-test images are not trained on), and, with \`smile_from_emotion\` in the training config, the smile
-head too.
+test images never); the smile head learns from them only when the training config sets
+\`smile_from_emotion\`.
 
 ${smileTable()}`
     : '',

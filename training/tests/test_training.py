@@ -282,3 +282,16 @@ def test_stop_after_ends_the_process_early_and_resume_finishes_the_run(tmp_path)
     assert [row["epoch"] for row in first["history"]] == [1, 2]
     resumed = train(cfg, resume=True, log=quiet, stop_after=2)
     assert [row["epoch"] for row in resumed["history"]] == [1, 2, 3]
+
+
+def test_interpolation_is_linear_in_every_float_tensor_and_keeps_counters():
+    from tools.interpolate import interpolate
+
+    base = FaceMTL(width=0.25).state_dict()
+    tuned = FaceMTL(width=0.25).state_dict()
+    mixed = interpolate(base, tuned, 0.25)
+    weight = next(k for k, v in tuned.items() if v.is_floating_point() and v.dim() == 4)
+    assert torch.allclose(mixed[weight], 0.75 * base[weight] + 0.25 * tuned[weight])
+    counter = next(k for k, v in tuned.items() if not v.is_floating_point())  # batch norm's num_batches_tracked
+    assert mixed[counter] is tuned[counter]
+    assert all(torch.equal(interpolate(base, tuned, 1.0)[k], v) for k, v in tuned.items())
