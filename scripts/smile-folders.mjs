@@ -11,15 +11,17 @@
  *                 `training/python tools/posed_folders.py` writes): `happiness/` → smile/, the
  *                 other six expressions → not_smile/. Whole lab photos: score with `--detect`.
  *
- *   node scripts/smile-folders.mjs [--data ../shared/data] [--posed .cache/eval-data/posed-test]
+ *   npm run build && node scripts/smile-folders.mjs [--data ../shared/data] [--posed .cache/eval-data/posed-test]
  *
  * A FER "happy" face is not always an open smile, nor every other face unsmiling; these are proxies
  * of a smile set, which is why both heads (the smile output and the emotion head's P(happy)) are
  * scored on the same faces.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { csvRows } from '../dist/eval/layouts/csv.js';
+import { FERPLUS_COLUMNS, ferplusMajority } from '../dist/eval/layouts/index.js';
 import { DATA_DIR, ROOT, evalDataDir } from './eval-data.mjs';
 
 const { values: args } = parseArgs({
@@ -38,27 +40,22 @@ function writeFolders(name, files) {
   for (const { path, smile } of files) {
     const label = smile ? 'smile' : 'not_smile';
     mkdirSync(join(dir, label), { recursive: true });
-    copyFileSync(path, join(dir, label, path.split('/').pop()));
+    copyFileSync(path, join(dir, label, basename(path)));
     counts[label] += 1;
   }
   console.log(`${dir}: ${counts.smile} smile, ${counts.not_smile} not_smile`);
 }
 
-// FER+ label.csv rows: name, "(box)", then votes for neutral, happiness, surprise, sadness, anger,
-// disgust, fear, contempt, unknown, NF. The majority (first column on ties) decides, as in
-// `facemtl eval ferplus`.
-const HAPPINESS = 1;
-const EMOTION_COLUMNS = 8;
+// FER+ label.csv rows: name, "(box)", then the vote counts; the label is `facemtl eval ferplus`'s
+// (the majority, unknown / not-a-face majorities dropped).
 const ferValid = evalDataDir('FER2013Valid', args.data);
 const ferFiles = [];
-for (const line of readFileSync(join(ferValid, 'label.csv'), 'utf8').split('\n')) {
-  const match = line.match(/^([^,]+),"[^"]*",(.*)$/);
-  if (!match) continue;
-  const votes = match[2].split(',').map(Number);
-  const best = votes.indexOf(Math.max(...votes));
-  if (!(votes[best] > 0) || best >= EMOTION_COLUMNS) continue;
-  const path = join(ferValid, match[1]);
-  if (existsSync(path)) ferFiles.push({ path, smile: best === HAPPINESS });
+for await (const row of csvRows(join(ferValid, 'label.csv'))) {
+  const votes = row.slice(2, 2 + FERPLUS_COLUMNS.length).map(Number);
+  if (!row[0] || votes.length < FERPLUS_COLUMNS.length || votes.some(Number.isNaN)) continue;
+  const label = ferplusMajority(votes);
+  const path = join(ferValid, row[0]);
+  if (label && existsSync(path)) ferFiles.push({ path, smile: label === 'happiness' });
 }
 writeFolders('smile-fer', ferFiles);
 

@@ -38,8 +38,8 @@ def batch_tensors(cache: dict, idx: np.ndarray) -> tuple[torch.Tensor, dict[str,
 
 
 def smile_from_emotion(votes: np.ndarray) -> np.ndarray:
-    """A weak smile label from the emotion votes (FER+, posed): 1 where most votes say happiness, 0 where
-    none does, NaN where it is split or there are no emotion labels (those samples do not train it).
+    """A weak smile label from the emotion votes (FER+, posed): 1 where half or more say happy, 0 where
+    none does, NaN where fewer than half do or there are no emotion labels (those samples do not train it).
 
     CelebA is one look of smiling (celebrities, posed for cameras); FER's and the posed set's happy
     faces let the smile head learn smiles in other light, poses and ages (``TrainConfig.smile_from_emotion``).

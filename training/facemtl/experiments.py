@@ -16,10 +16,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .evaluate import metrics, predict_rows
-from .models import FaceMTL, count_parameters
+from .models import count_parameters, load_checkpoint
 from .prepare import SOURCES, load_cache
 from .train import TrainConfig, train
 
@@ -71,13 +70,6 @@ COLUMNS = ["age_mae", "age_coverage90", "gender_acc", "ethnicity_acc", "emotion_
            "celeba_gender_acc", "celeba_attributes_acc", "celeba_attributes_bacc", "fairface_gender_acc",
            "fairface_ethnicity_acc", "fairface_age_group_acc", "posed_emotion_ferplus_acc", "posed_emotion_fer2013_acc",
            "detector_age_mae", "detector_gender_acc", "detector_ethnicity_acc"]
-
-
-def load_checkpoint(path: str | Path) -> FaceMTL:
-    state = torch.load(path, map_location="cpu")
-    model = FaceMTL(**{k: (tuple(v) if k == "tasks" else v) for k, v in state["config"].items()})
-    model.load_state_dict(state["model"])
-    return model.eval()
 
 
 def test_metrics(checkpoint: Path, cache: dict) -> dict[str, float]:

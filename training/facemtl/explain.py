@@ -29,7 +29,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .crop import dataset_crop
-from .models import FaceMTL
+from .models import FaceMTL, load_checkpoint
 from .tasks import TASKS
 
 
@@ -37,12 +37,7 @@ def load_model(checkpoint: str | None) -> FaceMTL:
     """The model of a training checkpoint (``{'model': state_dict, 'config': ...}``), or a random one."""
     if checkpoint is None:
         return FaceMTL().eval()
-    # Our own training checkpoints hold the config and history as plain Python objects, which the
-    # weights-only loader (torch ≥ 2.6's default) refuses: load them as full pickles.
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model = FaceMTL(**state["config"])
-    model.load_state_dict(state["model"])
-    return model.eval()
+    return load_checkpoint(checkpoint)
 
 
 def last_conv_block(model: FaceMTL) -> nn.Module:

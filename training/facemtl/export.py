@@ -26,7 +26,7 @@ import torch
 from .calibrate import calibrate
 from .data import TASK_INDEX, batch_tensors
 from .evaluate import choose_thresholds, predict_rows
-from .experiments import load_checkpoint
+from .models import load_checkpoint
 from .models import ExportWrapper, FaceMTL
 from .prepare import load_cache
 from .quantize import QuantizedFaceMTL, fold_weight_quantization

@@ -219,3 +219,22 @@ class ExportWrapper(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def load_state(path) -> dict:
+    """A checkpoint ``train`` wrote. It holds the config and history as plain Python objects, which
+    the weights-only loader (torch ≥ 2.6's default) refuses: loaded as a full pickle (our own files)."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def model_from_config(config: dict) -> FaceMTL:
+    """A fresh model of a checkpoint's ``config`` (FaceMTL's arguments; JSON stores tasks as a list)."""
+    return FaceMTL(**{k: (tuple(v) if k == "tasks" else v) for k, v in config.items()})
+
+
+def load_checkpoint(path) -> FaceMTL:
+    """The trained model of a checkpoint, in eval mode."""
+    state = load_state(path)
+    model = model_from_config(state["config"])
+    model.load_state_dict(state["model"])
+    return model.eval()

@@ -26,7 +26,7 @@ from .data import TASK_INDEX, BalancedBatchSampler, augment, batch_tensors, clas
 from .init_onnx import init_from_onnx
 from .evaluate import evaluate_split
 from .losses import MultiTaskLoss
-from .models import FaceMTL, count_parameters
+from .models import FaceMTL, count_parameters, load_state
 from .prepare import SOURCES, load_cache
 from .tasks import TASKS
 
@@ -188,7 +188,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, stop_after: int = 0
     model, criterion = build(cfg, cache)
     if cfg.init_from and not (resume and (out / "last.pt").exists()):
         if cfg.init_from.endswith(".pt"):  # a checkpoint of this code: the weights as trained, batch norm included
-            model.load_state_dict(torch.load(cfg.init_from, map_location="cpu")["model"])
+            model.load_state_dict(load_state(cfg.init_from)["model"])
             copied = "all weights"
         else:
             copied = init_from_onnx(model, cfg.init_from, cache)
@@ -198,7 +198,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, stop_after: int = 0
                                   weight_decay=cfg.weight_decay)
     start_epoch, best, history = 0, -math.inf, []
     if resume and (out / "last.pt").exists():
-        state = torch.load(out / "last.pt", map_location="cpu")
+        state = load_state(out / "last.pt")
         model.load_state_dict(state["model"]), criterion.load_state_dict(state["criterion"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, best, history = state["epoch"], state["best"], state["history"]

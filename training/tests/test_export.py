@@ -9,7 +9,7 @@ import torch
 
 from facemtl.data import batch_tensors
 from facemtl.export import export_int8, export_onnx, parity
-from facemtl.experiments import load_checkpoint
+from facemtl.models import load_checkpoint
 from facemtl.init_onnx import init_from_onnx
 from facemtl.models import FaceMTL
 from facemtl.prepare import build_cache

@@ -20,9 +20,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from facemtl.experiments import load_checkpoint  # noqa: E402
 from facemtl.init_onnx import init_from_onnx  # noqa: E402
-from facemtl.models import FaceMTL  # noqa: E402
+from facemtl.models import load_checkpoint, load_state, model_from_config  # noqa: E402
 from facemtl.prepare import load_cache  # noqa: E402
 
 
@@ -40,11 +39,11 @@ def main(argv=None) -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
-    state = torch.load(args.tuned, map_location="cpu")
+    state = load_state(args.tuned)
     if args.base.endswith(".onnx"):
         if not args.cache:
             raise SystemExit("--cache is needed to re-create an ONNX base model's batch norms")
-        base = FaceMTL(**{k: (tuple(v) if k == "tasks" else v) for k, v in state["config"].items()})
+        base = model_from_config(state["config"])
         init_from_onnx(base, args.base, load_cache(args.cache, state["config"]["input_size"]))
     else:
         base = load_checkpoint(args.base)

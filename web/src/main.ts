@@ -123,7 +123,6 @@ let liveRgba: Uint8ClampedArray<ArrayBuffer> | null = null;
  */
 async function videoPixels(video: HTMLVideoElement, canvas: HTMLCanvasElement): Promise<ImageData> {
   const { videoWidth: width, videoHeight: height } = video;
-  const context = sizedContext(canvas, width, height);
   if (typeof VideoFrame !== 'undefined') {
     const frame = new VideoFrame(video);
     try {
@@ -132,7 +131,7 @@ async function videoPixels(video: HTMLVideoElement, canvas: HTMLCanvasElement): 
         if (liveRgba?.length !== width * height * 4) liveRgba = new Uint8ClampedArray(width * height * 4);
         await frame.copyTo(liveRgba, { format: 'RGBA' });
         const pixels = new ImageData(liveRgba, width, height);
-        context.putImageData(pixels, 0, 0);
+        sizedContext(canvas, width, height).putImageData(pixels, 0, 0);
         return pixels;
       }
     } catch {
@@ -141,8 +140,7 @@ async function videoPixels(video: HTMLVideoElement, canvas: HTMLCanvasElement): 
       frame.close();
     }
   }
-  context.drawImage(video, 0, 0, width, height);
-  return context.getImageData(0, 0, width, height);
+  return pixelsOf(video, width, height, canvas);
 }
 
 async function analyzePhoto(file: File): Promise<void> {
